@@ -1,0 +1,53 @@
+# Everything runs inside a local virtual environment (.venv) built from
+# pyproject.toml + constraints.txt. Targets refresh it when either changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+.PHONY: help venv lab test unit notebooks execute book assign grade bench lint clean
+
+help:
+	@echo "make lab       install (first time) and open the course in JupyterLab"
+	@echo "make test      the whole test suite: unit tests, every notebook, book + browser"
+	@echo "make book      build the website into book/_build/html"
+	@echo "make execute   re-execute the lecture notebooks and store their outputs"
+	@echo "make assign    regenerate exercises/ (and build/grading/) from solutions/"
+	@echo "make grade     grade SUBMISSIONS=dir for ASSIGNMENT=name into OUT=dir"
+	@echo "make bench     run the benchmarks in benchmarks/"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,book]"
+	@touch $@
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.allow_root=True --ServerApp.port=$(PORT) \
+		--ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00_introduction.ipynb
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest $(NBVAL) notebooks
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(NBVAL) notebooks
+
+execute: $(STAMP)
+	$(BIN)/python -m coursekit.execute notebooks/*.ipynb
+
+lint: $(STAMP)
+	$(BIN)/ruff check coursekit tests benchmarks
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf book/_build build .pytest_cache
