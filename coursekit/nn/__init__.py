@@ -1,0 +1,10 @@
+"""coursekit.nn: the from-scratch deep-learning reference, NumPy only (never imports torch).
+
+Submodules: ``functional`` (forward/backward pairs), ``losses``, ``init``,
+``optim``, ``schedules``, ``autograd`` (a tiny Tensor with ``.backward()``).
+Layouts follow torch so any result can be checked against it by copying weights.
+"""
+
+from . import functional, init, losses, optim, schedules
+
+__all__ = ["functional", "init", "losses", "optim", "schedules"]

@@ -1,0 +1,43 @@
+"""Forward/backward pairs for every layer, in torch's layouts (NCHW, weight (out, in)).
+
+Each ``*_forward(...)`` returns ``(out, cache)`` and each ``*_backward(dout, cache)``
+returns the gradients of the forward's array inputs, in order. The code is split
+by topic so that each file reads in one sitting:
+
+- :mod:`.linear`: linear, embedding
+- :mod:`.activations`: sign, relu, leaky_relu, prelu, elu, gelu, sigmoid, tanh,
+  softplus, maxout
+- :mod:`.conv`: conv1d, conv2d, conv_transpose2d (im2col, no loop over pixels)
+- :mod:`.pool`: maxpool2d, avgpool2d, max_unpool2d
+- :mod:`.norm`: batchnorm, layernorm, groupnorm, instancenorm
+- :mod:`.recurrent`: rnn, lstm, gru (one step and a whole sequence)
+- :mod:`.regularization`: dropout, clip_grad_norm, clip_grad_value
+"""
+# ruff: noqa: F401  (this module only re-exports)
+
+from .activations import (
+    elu_backward,
+    elu_forward,
+    gelu_backward,
+    gelu_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    maxout_backward,
+    maxout_forward,
+    prelu_backward,
+    prelu_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid,
+    sigmoid_backward,
+    sigmoid_forward,
+    sign_forward,
+    softplus_backward,
+    softplus_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from .linear import embedding_backward, embedding_forward, linear_backward, linear_forward
+from .regularization import clip_grad_norm, clip_grad_value, dropout_backward, dropout_forward
+
+__all__ = [name for name in dir() if not name.startswith("_")]
