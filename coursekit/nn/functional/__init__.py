@@ -37,7 +37,48 @@ from .activations import (
     tanh_backward,
     tanh_forward,
 )
+from .conv import (
+    conv1d_backward,
+    conv1d_forward,
+    conv2d_backward,
+    conv2d_forward,
+    conv_output_size,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
 from .linear import embedding_backward, embedding_forward, linear_backward, linear_forward
+from .norm import (
+    batchnorm_backward,
+    batchnorm_forward,
+    groupnorm_backward,
+    groupnorm_forward,
+    instancenorm_backward,
+    instancenorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+)
+from .pool import (
+    avgpool2d_backward,
+    avgpool2d_forward,
+    max_unpool2d,
+    max_unpool2d_backward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
+from .recurrent import (
+    gru_backward,
+    gru_forward,
+    gru_step_backward,
+    gru_step_forward,
+    lstm_backward,
+    lstm_forward,
+    lstm_step_backward,
+    lstm_step_forward,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+)
 from .regularization import clip_grad_norm, clip_grad_value, dropout_backward, dropout_forward
 
 __all__ = [name for name in dir() if not name.startswith("_")]
