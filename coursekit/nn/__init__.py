@@ -5,6 +5,6 @@ Submodules: ``functional`` (forward/backward pairs), ``losses``, ``init``,
 Layouts follow torch so any result can be checked against it by copying weights.
 """
 
-from . import functional, init, losses, optim, schedules
+from . import autograd, functional, init, losses, optim, schedules
 
-__all__ = ["functional", "init", "losses", "optim", "schedules"]
+__all__ = ["autograd", "functional", "init", "losses", "optim", "schedules"]
