@@ -1,0 +1,95 @@
+"""The ``coursekit`` command: ``assign``, ``check`` and ``grade`` exercises.
+
+    coursekit assign solutions/ --out exercises/ [--bundle build/grading]
+    coursekit check exercises/01_linear_models.ipynb
+    coursekit grade --assignment 01_linear_models --submissions DIR --out OUT
+                    [--bundle DIR] [--workers N] [--timeout S] [--memory MB]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _assign(args) -> int:
+    from coursekit.grading.assign import assign
+
+    for summary in assign(Path(args.solutions), Path(args.out), Path(args.bundle)):
+        print(f"{summary['assignment']}: {summary['questions']} questions, "
+              f"{summary['points']:g} points, {summary['tests']} tests -> "
+              f"{summary['notebook']} (bundle {summary['bundle']})")
+    return 0
+
+
+def _check(args) -> int:
+    from coursekit.grading.check import check_notebook
+
+    report, problems = check_notebook(Path(args.notebook), timeout=args.timeout)
+    for line in problems:
+        print(f"note: {line}")
+    print(report.text())
+    print(f"public tests: {report.points:g}/{report.max_points:g} points")
+    return 0 if report.passed else 1
+
+
+def _grade(args) -> int:
+    from coursekit.grading.grade import grade
+
+    summary = grade(assignment=args.assignment, submissions=Path(args.submissions),
+                    out=Path(args.out), bundle=Path(args.bundle) if args.bundle else None,
+                    workers=args.workers, timeout=args.timeout, memory_mb=args.memory,
+                    force=args.force)
+    print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped) "
+          f"in {summary['seconds']:.1f} s -> {summary['grades_csv']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coursekit", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    assign = commands.add_parser("assign", help="write student notebooks, public tests and "
+                                                "grading bundles from solutions/")
+    assign.add_argument("solutions", help="folder of assignments (or one assignment folder)")
+    assign.add_argument("--out", default="exercises", help="student notebooks (default: "
+                                                            "exercises)")
+    assign.add_argument("--bundle", default=os.path.join("build", "grading"),
+                        help="folder for grading bundles (default: build/grading)")
+    assign.set_defaults(run=_assign)
+
+    check = commands.add_parser("check", help="run the public tests on a saved notebook")
+    check.add_argument("notebook")
+    check.add_argument("--timeout", type=float, default=300.0)
+    check.set_defaults(run=_check)
+
+    grade = commands.add_parser("grade", help="grade submissions in a sandbox")
+    grade.add_argument("--assignment", required=True, help="e.g. 01_linear_models")
+    grade.add_argument("--submissions", required=True,
+                       help="DIR holding <student>.ipynb or <student>/<any>.ipynb")
+    grade.add_argument("--out", required=True, help="where grades.csv and feedback go")
+    grade.add_argument("--bundle", default=None,
+                       help="grading bundle folder (default: build/grading/<assignment>)")
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("--timeout", type=float, default=60.0,
+                       help="seconds for the notebook, and again for each question")
+    grade.add_argument("--memory", type=int, default=3072, help="address-space limit in MB")
+    grade.add_argument("--force", action="store_true",
+                       help="regrade submissions whose results are already up to date")
+    grade.set_defaults(run=_grade)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as error:
+        print(f"coursekit {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

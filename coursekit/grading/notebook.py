@@ -1,0 +1,224 @@
+"""Notebook surgery: solution stripping, release notebooks, rebuilding submissions.
+
+- ``make_release(source_nb, assignment)``: the student version of an instructor's
+  notebook. Code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
+  ``raise NotImplementedError(...)``; every cell gets a stable id (``answer-1``,
+  ``answer-2``, ... for answer cells, ``cell-1``, ... for the others), outputs are
+  cleared and read-only cells carry a checksum and ``editable: false``.
+- ``read_submission(path)``: a student's file as a list of plain cell dicts, or
+  ``SubmissionError`` with the reason (bad JSON, not a notebook, ...).
+- ``rebuild(release, cells)``: the release notebook with only the student's answer
+  cells pasted in, matched by id, then metadata, then first line, then position.
+  Everything else (read-only cells, their order, their text) comes from the release.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+STUB_MESSAGE = "replace this line with your answer"
+SETUP_PATTERN = re.compile(r"""checker\(\s*["']([^"']+)["']\s*\)""")
+MAX_SUBMISSION_BYTES = 20 * 2**20
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be read as a notebook (the reason is the message)."""
+
+
+def checksum(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def strip_solution(source: str, cell_type: str = "code") -> tuple[str, bool]:
+    """Replace every BEGIN/END SOLUTION block; return ``(new_source, had_a_block)``."""
+    lines = source.splitlines()
+    out, inside, found = [], False, False
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN_SOLUTION):
+            if inside:
+                raise ValueError(f"line {number}: {BEGIN_SOLUTION} inside another solution block")
+            inside, found = True, True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f'{indent}raise NotImplementedError("{STUB_MESSAGE}")'
+                       if cell_type == "code" else "YOUR ANSWER HERE")
+        elif stripped.startswith(END_SOLUTION):
+            if not inside:
+                raise ValueError(f"line {number}: {END_SOLUTION} without {BEGIN_SOLUTION}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN_SOLUTION} without {END_SOLUTION}")
+    return "\n".join(out), found
+
+
+def setup_assignment(nb) -> str | None:
+    """The assignment named by the notebook's ``checker("...")`` setup cell, if any."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            match = SETUP_PATTERN.search(cell.source)
+            if match:
+                return match.group(1)
+    return None
+
+
+def make_release(source_nb, assignment: str):
+    """The student notebook (an ``nbformat`` node) made from an instructor's notebook."""
+    named = setup_assignment(source_nb)
+    if named != assignment:
+        raise ValueError(
+            f"the solution notebook of {assignment!r} must start with a setup cell:\n"
+            f"    from coursekit.grading import checker\n"
+            f'    check = checker("{assignment}")\n'
+            f"(found {named!r})")
+    release = nbformat.v4.new_notebook()
+    release.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "coursekit": {"assignment": assignment},
+    }
+    n_answers = n_other = 0
+    for index, cell in enumerate(source_nb.cells):
+        if cell.cell_type not in ("code", "markdown", "raw"):
+            continue
+        try:
+            source, is_answer = strip_solution(cell.source, cell.cell_type)
+        except ValueError as error:
+            raise ValueError(f"cell {index} of the {assignment} solution: {error}") from None
+        if is_answer:
+            n_answers += 1
+            cell_id, meta = f"answer-{n_answers}", {"kind": "answer"}
+        else:
+            n_other += 1
+            cell_id, meta = f"cell-{n_other}", {"kind": "readonly", "checksum": checksum(source)}
+        maker = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+                 "raw": nbformat.v4.new_raw_cell}[cell.cell_type]
+        new = maker(source=source)
+        new.id = cell_id
+        new.metadata = {"coursekit": {"id": cell_id, **meta}}
+        if not is_answer:
+            new.metadata["editable"] = False
+            new.metadata["deletable"] = False
+        release.cells.append(new)
+    if n_answers == 0:
+        raise ValueError(f"the {assignment} solution has no {BEGIN_SOLUTION} block")
+    nbformat.validate(release)
+    return release
+
+
+def write_notebook(nb, path: Path) -> None:
+    """Write deterministically (sorted keys, one-space indent, trailing newline)."""
+    text = nbformat.writes(nb)
+    Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def read_submission(path: Path) -> list[dict]:
+    """A student's notebook as ``[{"cell_type", "source", "id", "metadata"}, ...]``.
+
+    Tolerant of lost metadata and odd ids; raises ``SubmissionError`` with a reason
+    for anything that is not an nbformat-4 notebook.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(f"file is {size / 2**20:.1f} MiB; the limit is "
+                              f"{MAX_SUBMISSION_BYTES // 2**20} MiB (clear large outputs)")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SubmissionError("file is not UTF-8 text; submit the .ipynb notebook") from None
+    except json.JSONDecodeError as error:
+        raise SubmissionError(f"file is not valid JSON ({error.msg} at line {error.lineno}); "
+                              "submit the .ipynb file saved by Jupyter") from None
+    if type(data) is not dict or type(data.get("cells")) is not list:
+        hint = " (nbformat 3 is not supported)" if isinstance(data, dict) and "worksheets" in data else ""
+        raise SubmissionError(f"file is JSON but not a Jupyter notebook with a 'cells' list{hint}")
+    cells = []
+    for cell in data["cells"]:
+        if type(cell) is not dict or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
+        source = cell.get("source", "")
+        if type(source) is list:
+            source = "".join(part for part in source if type(part) is str)
+        if type(source) is not str:
+            continue
+        metadata = cell.get("metadata") if type(cell.get("metadata")) is dict else {}
+        cells.append({"cell_type": cell["cell_type"], "source": source,
+                      "id": cell.get("id") if type(cell.get("id")) is str else None,
+                      "metadata": metadata})
+    return cells
+
+
+def _metadata_id(cell: dict):
+    meta = cell["metadata"].get("coursekit")
+    return meta.get("id") if type(meta) is dict else None
+
+
+def _first_line(source: str) -> str:
+    for line in source.splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            return line.strip()
+    return ""
+
+
+def rebuild(release, cells: list[dict]):
+    """Paste the student's answer cells into a copy of the release notebook.
+
+    Returns ``(notebook, notes)``; notes say what the matching had to do (missing
+    answers, edited read-only cells, duplicates) for the feedback file.
+    """
+    rebuilt = copy.deepcopy(release)
+    notes: list[str] = []
+    code = [c for c in cells if c["cell_type"] == "code"]
+    readonly = {c.metadata["coursekit"]["id"]: c for c in release.cells
+                if c.metadata["coursekit"]["kind"] == "readonly"}
+    readonly_sources = {c.source.strip() for c in readonly.values()}
+    for cell in cells:  # edited read-only cells: noted, ignored
+        original = readonly.get(cell["id"])
+        if original is not None and checksum(cell["source"]) != checksum(original.source):
+            notes.append(f"read-only cell {cell['id']} was edited; the original was used")
+    # answer cells candidates: code cells that are not copies of read-only cells
+    candidates = [i for i, c in enumerate(code) if c["source"].strip() not in readonly_sources]
+    used: set[int] = set()
+    answers = [c for c in rebuilt.cells if c.metadata["coursekit"]["kind"] == "answer"]
+    release_code = [c for c in release.cells if c.cell_type == "code"]
+
+    def pick(matches, how, cell_id):
+        matches = [i for i in matches if i not in used]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            notes.append(f"{len(matches)} cells match {cell_id} ({how}); the last one was used")
+        return matches[-1]
+
+    for answer in answers:
+        cell_id = answer.metadata["coursekit"]["id"]
+        chosen = pick([i for i in candidates if code[i]["id"] == cell_id], "by id", cell_id)
+        if chosen is None:
+            chosen = pick([i for i in candidates if _metadata_id(code[i]) == cell_id],
+                          "by metadata", cell_id)
+        if chosen is None and _first_line(answer.source):
+            head = _first_line(answer.source)
+            chosen = pick([i for i in candidates if _first_line(code[i]["source"]) == head],
+                          "by first line", cell_id)
+        if chosen is None and len(code) == len(release_code):
+            position = next(i for i, c in enumerate(release_code) if c is not None
+                            and c.metadata["coursekit"]["id"] == cell_id)
+            if position in candidates and position not in used:
+                chosen = position
+        if chosen is None:
+            notes.append(f"answer cell {cell_id} was not found in the submission; "
+                         "it was graded as unanswered")
+            continue
+        used.add(chosen)
+        answer.source = code[chosen]["source"]
+    return rebuilt, notes

@@ -1,0 +1,249 @@
+"""The grading child: execute a notebook, call the tested names, send back plain values.
+
+Started by the grader as ``python -I -m coursekit.grading.runner JOB.json FD``. It
+applies the sandbox described in the job (``coursekit.grading.sandbox``) before any
+notebook code runs, executes the code cells one by one in an IPython shell (no
+Jupyter kernel, so no sockets), then for each question forks a child from the
+executed state that evaluates the question's tests and writes the results.
+
+Everything it sends is one JSON object per line on file descriptor FD::
+
+    {"e": "ready", "warnings": [...]}          sandbox applied
+    {"e": "cell", "i": k} / {"e": "cell_done", "i": k, "error": "..." | null}
+    {"e": "question", "q": "q1"}
+    {"e": "result", "q": "q1", "t": "hidden/0", "value": <encoded>}  or  "error": "..."
+    {"e": "question_done", "q": "q1", "status": "..."}
+    {"e": "done"}
+
+The parent trusts none of it: values are compared with expected values that never
+enter this process, and a missing or malformed message only costs points.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+from coursekit.grading.values import decode, encode, to_plain
+
+MAX_MESSAGE_BYTES = 64 * 2**20
+SKIPPED_CELL = ('raise RuntimeError("this cell was skipped by the grader: it crashed or hung '
+                'the grading process")')
+# modules whose attributes are restored before every cell and before the tests, so a
+# cell that monkeypatches them (np.allclose = lambda *a: True) cannot break later cells
+GUARDED_MODULES = (builtins, math, np, np.linalg, np.random)
+
+
+class Channel:
+    """Write JSON lines to the parent."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def send(self, **message) -> None:
+        data = (json.dumps(message, allow_nan=False) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+
+def _describe_error(error: BaseException) -> str:
+    try:
+        text = f"{type(error).__name__}: {error}"
+    except BaseException:  # a student's __str__ can raise
+        text = type(error).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def resolve(namespace: dict, target: str):
+    """Look up ``target`` (dotted names allowed) in a notebook's namespace."""
+    head, *rest = target.split(".")
+    if head not in namespace:
+        raise NameError(f"name {head!r} is not defined: run the cell that defines it "
+                        "(and keep the name from the exercise)")
+    obj = namespace[head]
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def evaluate(test: dict, namespace: dict):
+    """Run one test's student side; returns a plain value (raises on student errors)."""
+    target = resolve(namespace, test["target"])
+    args, kwargs = decode(test["args"]), decode(test["kwargs"])
+    kind = test["kind"]
+    if kind == "call":
+        if not callable(target):
+            raise TypeError(f"{test['target']} should be a function, got "
+                            f"{type(target).__name__}")
+        result = target(*args, **kwargs)
+    elif kind == "value":
+        result = target
+    elif kind == "accuracy":
+        if hasattr(target, "predict"):
+            result = target.predict(*args)
+        elif callable(target):
+            result = target(*args)
+        else:
+            raise TypeError(f"{test['target']} should be a trained model with a .predict "
+                            f"method, got {type(target).__name__}")
+    else:
+        raise ValueError(f"unknown test kind {kind!r}")
+    return to_plain(result)
+
+
+class Guard:
+    """Snapshots of interpreter state that student cells must not carry into later ones."""
+
+    def __init__(self, shell):
+        self.shell = shell
+        self.modules = [(module, dict(vars(module))) for module in GUARDED_MODULES]
+        self.input_cleanup = list(shell.input_transformers_cleanup)
+        self.input_post = list(shell.input_transformers_post)
+        self.ast = list(shell.ast_transformers)
+        self.events = {name: list(cbs) for name, cbs in shell.events.callbacks.items()}
+        self.manager = shell.input_transformer_manager
+        self.manager_cleanup = list(self.manager.cleanup_transforms)
+        self.manager_lines = list(self.manager.line_transforms)
+        self.manager_tokens = list(self.manager.token_transformers)
+
+    def restore(self) -> None:
+        sys.settrace(None)
+        sys.setprofile(None)
+        for module, attributes in self.modules:
+            current = vars(module)
+            for name, original in attributes.items():
+                if current.get(name, None) is not original:
+                    try:
+                        setattr(module, name, original)
+                    except (AttributeError, TypeError):
+                        pass
+        shell = self.shell
+        shell.input_transformers_cleanup[:] = self.input_cleanup
+        shell.input_transformers_post[:] = self.input_post
+        shell.ast_transformers[:] = self.ast
+        shell.events.callbacks = {name: list(cbs) for name, cbs in self.events.items()}
+        shell.input_transformer_manager = self.manager
+        shell.input_transformer_manager.cleanup_transforms[:] = self.manager_cleanup
+        shell.input_transformer_manager.line_transforms[:] = self.manager_lines
+        shell.input_transformer_manager.token_transformers[:] = self.manager_tokens
+
+
+def run(job: dict, channel: Channel) -> None:
+    from coursekit.grading import sandbox
+
+    warnings = sandbox.apply_in_child(job.get("sandbox"))
+    channel.send(e="ready", warnings=warnings)
+    workdir = job["workdir"]
+    os.chdir(workdir)
+    with open(job["notebook"], encoding="utf-8") as handle:
+        notebook = json.load(handle)
+    with open(job["inputs"], encoding="utf-8") as handle:
+        plan = json.load(handle)
+    code_cells = [c for c in notebook["cells"] if c.get("cell_type") == "code"]
+    skip = set(job.get("skip_cells", []))
+    main_pid = os.getpid()
+
+    # student output goes to a file in the (size-limited) working directory
+    output = open(os.path.join(workdir, "output.txt"), "w", buffering=1)  # noqa: SIM115
+    sys.stdout = sys.stderr = output
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance(colors="nocolor")
+    run_cell = InteractiveShell.run_cell
+    guard = Guard(shell)
+    for index, cell in enumerate(code_cells):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if index in skip:
+            source = SKIPPED_CELL
+        guard.restore()
+        channel.send(e="cell", i=index)
+        try:
+            result = run_cell(shell, source, store_history=False)
+            error = result.error_before_exec or result.error_in_exec
+            message = _describe_error(error) if error is not None else None
+        except BaseException as exc:  # noqa: BLE001 - anything a cell raises is its own
+            message = _describe_error(exc)
+        if os.getpid() != main_pid:  # a forked copy escaped from a cell: stop it here
+            os._exit(0)
+        channel.send(e="cell_done", i=index, error=message)
+
+    namespace = shell.user_ns
+    for question in plan:
+        qid = question["q"]
+        if qid not in job["questions"]:
+            continue
+        guard.restore()
+        channel.send(e="question", q=qid)
+        status = _run_question(question, namespace, channel, main_pid)
+        if os.getpid() != main_pid:
+            os._exit(0)
+        channel.send(e="question_done", q=qid, status=status)
+    channel.send(e="done")
+
+
+def _run_tests(question: dict, namespace: dict, channel: Channel) -> None:
+    for test in question["tests"]:
+        try:
+            value = encode(evaluate(test, namespace))
+            message = {"value": value}
+        except BaseException as exc:  # noqa: BLE001
+            message = {"error": _describe_error(exc)}
+        line = json.dumps(message, allow_nan=False)
+        if len(line) > MAX_MESSAGE_BYTES:
+            message = {"error": f"result too large ({len(line) / 2**20:.0f} MB encoded)"}
+        channel.send(e="result", q=question["q"], t=test["key"], **message)
+
+
+def _run_question(question: dict, namespace: dict, channel: Channel, main_pid: int) -> str:
+    """Evaluate one question's tests in a forked child (isolation); in-process if fork fails."""
+    try:
+        pid = os.fork()
+    except OSError:
+        _run_tests(question, namespace, channel)
+        return "ran in process (fork failed)"
+    if pid == 0:
+        try:
+            _run_tests(question, namespace, channel)
+        finally:
+            os._exit(0)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            return "child lost"
+        except InterruptedError:
+            continue
+    if os.WIFEXITED(status):
+        return f"exit {os.WEXITSTATUS(status)}"
+    return f"killed by signal {os.WTERMSIG(status)}"
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        raise SystemExit("usage: python -m coursekit.grading.runner JOB.json FD")
+    with open(argv[0], encoding="utf-8") as handle:
+        job = json.load(handle)
+    channel = Channel(int(argv[1]))
+    try:
+        run(job, channel)
+    except BaseException as exc:  # noqa: BLE001
+        try:
+            channel.send(e="fatal", error=_describe_error(exc))
+        except OSError:
+            pass
+        os._exit(3)
+    os._exit(0)  # skip atexit handlers a notebook may have registered
+
+
+if __name__ == "__main__":
+    main()

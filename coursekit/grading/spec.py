@@ -1,0 +1,200 @@
+"""How an instructor declares questions and tests (in ``solutions/<assignment>/tests.py``).
+
+    from coursekit.grading import Question, accuracy, call, value
+
+    QUESTIONS = [
+        Question("q1", points=2, title="Closed-form least squares",
+                 public=[call("fit_least_squares", X_small, y_small)],
+                 hidden=[call("fit_least_squares", X_big, y_big, rtol=1e-6)]),
+    ]
+
+Three kinds of test, each naming something the student's notebook defines:
+
+- ``call(name, *args, kwargs=None, ...)``: call the student's function on these
+  inputs; compare with what the reference solution returns on the same inputs.
+- ``value(name, ...)``: read the student's variable; compare with the reference's.
+- ``accuracy(name, X, y, thresholds=...)``: ``name`` is a trained model (an object
+  with ``.predict``, or a function); its predictions on ``X`` are scored against
+  the labels ``y``; the credit is the largest fraction in ``thresholds`` whose
+  accuracy is reached.
+
+Expected values are computed at ``coursekit assign`` time by running the
+reference solution (or given explicitly with ``expected=``). A question's points
+are shared by all its tests (public and hidden) in proportion to ``weight``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from coursekit.grading.values import to_plain
+
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_NOT_GIVEN = object()
+
+
+@dataclass
+class Test:
+    """One test: what to evaluate in the student's namespace and how to score it."""
+
+    kind: str  # "call" | "value" | "accuracy"
+    target: str  # a name in the notebook's namespace (dotted attributes allowed)
+    args: list = field(default_factory=list)
+    kwargs: dict = field(default_factory=dict)
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    weight: float = 1.0
+    thresholds: dict | None = None  # accuracy -> fraction of the weight
+    expected: object = _NOT_GIVEN
+    note: str = ""  # shown to students in messages (e.g. "a 1-D input")
+
+    @property
+    def has_expected(self) -> bool:
+        return self.expected is not _NOT_GIVEN
+
+    def label(self) -> str:
+        """How the test is named in messages (no inputs, safe for hidden tests)."""
+        what = {"call": f"{self.target}(...)", "value": self.target,
+                "accuracy": f"accuracy of {self.target}"}[self.kind]
+        return f"{what} {self.note}".strip()
+
+
+def _check_target(target) -> str:
+    if not isinstance(target, str) or not NAME_PATTERN.match(target):
+        raise ValueError(
+            f"target must be the name of a function or variable in the notebook "
+            f"(e.g. 'fit_least_squares'), got {target!r}")
+    return target
+
+
+def _check_tolerance(name: str, tol) -> float:
+    tol = float(tol)
+    if not tol >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {tol}")
+    return tol
+
+
+def _check_weight(weight) -> float:
+    weight = float(weight)
+    if not weight > 0:
+        raise ValueError(f"weight must be > 0, got {weight}")
+    return weight
+
+
+def _plain_inputs(args, kwargs):
+    try:
+        return to_plain(list(args)), to_plain(dict(kwargs))
+    except TypeError as error:
+        raise ValueError(f"test inputs must be numbers, arrays, strings or lists/dicts "
+                         f"of them: {error}") from None
+
+
+def call(target: str, *args, kwargs: dict | None = None, rtol: float = 1e-5,
+         atol: float = 1e-8, weight: float = 1.0, expected=_NOT_GIVEN, note: str = "") -> Test:
+    """Test ``target(*args, **kwargs)`` against the reference's result on the same inputs."""
+    plain_args, plain_kwargs = _plain_inputs(args, kwargs or {})
+    return Test("call", _check_target(target), plain_args, plain_kwargs,
+                _check_tolerance("rtol", rtol), _check_tolerance("atol", atol),
+                _check_weight(weight), None,
+                expected if expected is _NOT_GIVEN else to_plain(expected), note)
+
+
+def value(target: str, rtol: float = 1e-5, atol: float = 1e-8, weight: float = 1.0,
+          expected=_NOT_GIVEN, note: str = "") -> Test:
+    """Test the student's variable ``target`` against the reference's."""
+    return Test("value", _check_target(target), [], {}, _check_tolerance("rtol", rtol),
+                _check_tolerance("atol", atol), _check_weight(weight), None,
+                expected if expected is _NOT_GIVEN else to_plain(expected), note)
+
+
+def accuracy(target: str, X, y, thresholds: dict, weight: float = 1.0, note: str = "") -> Test:
+    """Score ``target.predict(X)`` (or ``target(X)``) against labels ``y``.
+
+    ``thresholds`` maps a minimum accuracy to the fraction of this test's weight it
+    earns, e.g. ``{0.80: 0.5, 0.85: 1.0}``: 84 % earns half, 85 % or more all of it.
+    """
+    if not isinstance(thresholds, dict) or not thresholds:
+        raise ValueError(f"thresholds must be a non-empty dict {{min_accuracy: fraction}}, "
+                         f"got {thresholds!r}")
+    clean = {}
+    for level, fraction in thresholds.items():
+        level, fraction = float(level), float(fraction)
+        if not (0 <= level <= 1 and 0 < fraction <= 1):
+            raise ValueError(f"thresholds must map accuracies in [0, 1] to fractions in "
+                             f"(0, 1], got {level}: {fraction}")
+        clean[level] = fraction
+    plain_args, _ = _plain_inputs([X], {})
+    labels = to_plain(y)
+    if type(labels) is not np.ndarray or labels.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of labels, got {y!r:.60}")
+    if type(plain_args[0]) is not np.ndarray or len(plain_args[0]) != len(labels):
+        raise ValueError("X must be an array with one row per label in y")
+    return Test("accuracy", _check_target(target), plain_args, {}, 0.0, 0.0,
+                _check_weight(weight), dict(sorted(clean.items())), labels, note)
+
+
+@dataclass
+class Question:
+    """A graded question: an id (e.g. "q1"), its points, public and hidden tests."""
+
+    id: str
+    points: float
+    title: str = ""
+    public: list = field(default_factory=list)
+    hidden: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if not isinstance(self.id, str) or not ID_PATTERN.match(self.id):
+            raise ValueError(f"Question id must look like 'q1' (letters, digits, _ . -), "
+                             f"got {self.id!r}")
+        self.points = float(self.points)
+        if not self.points >= 0:
+            raise ValueError(f"Question {self.id}: points must be >= 0, got {self.points}")
+        for kind in ("public", "hidden"):
+            tests = list(getattr(self, kind))
+            for test in tests:
+                if not isinstance(test, Test):
+                    raise TypeError(f"Question {self.id}: {kind} must hold tests made with "
+                                    f"call(), value() or accuracy(), got {test!r:.60}")
+            setattr(self, kind, tests)
+        if not self.public and not self.hidden:
+            raise ValueError(f"Question {self.id} has no tests; give public= or hidden=")
+
+    def tests(self):
+        """``(visibility, index, test)`` for every test, public first."""
+        return [("public", i, t) for i, t in enumerate(self.public)] + [
+            ("hidden", i, t) for i, t in enumerate(self.hidden)]
+
+    def test_points(self, test: Test) -> float:
+        total = sum(t.weight for _, _, t in self.tests())
+        return self.points * test.weight / total
+
+
+def load_questions(tests_file: Path) -> list[Question]:
+    """Import an instructor's ``tests.py`` and return its ``QUESTIONS`` (validated)."""
+    tests_file = Path(tests_file)
+    if not tests_file.is_file():
+        raise ValueError(f"tests file {tests_file} not found: put a tests.py declaring "
+                         "QUESTIONS beside the solution notebook")
+    spec = importlib.util.spec_from_file_location(f"_coursekit_tests_{abs(hash(tests_file))}",
+                                                  tests_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    questions = getattr(module, "QUESTIONS", None)
+    if not isinstance(questions, (list, tuple)) or not questions:
+        raise ValueError(f"{tests_file} must define QUESTIONS = [Question(...), ...]")
+    seen = set()
+    for question in questions:
+        if not isinstance(question, Question):
+            raise TypeError(f"{tests_file}: QUESTIONS must hold Question objects, "
+                            f"got {question!r:.60}")
+        if question.id in seen:
+            raise ValueError(f"{tests_file}: question id {question.id!r} is used twice")
+        seen.add(question.id)
+    return list(questions)
