@@ -43,6 +43,11 @@ test: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python -m coursekit.execute notebooks/*.ipynb
 
+# npm ci (when book/node_modules is missing or stale), copy the JavaScript the
+# pages load into book/_local_static/, link notebooks/, then jupyter-book build.
+book: $(STAMP)
+	$(BIN)/python book/build.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check coursekit tests benchmarks
 

@@ -1,0 +1,360 @@
+"""The course website (book/): it builds, every notebook is a chapter page with its
+figures, and in headless Chromium a page loads nothing from other hosts, MathJax
+renders its formulas and its figures are visible.
+
+The book is built once per session (book/build.py --strict, into a temporary
+folder, so a Sphinx warning fails). Browser tests need Debian's chromium; without
+it they skip, except under CI (CI=true), where they fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BOOK = REPO / "book"
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--no-first-run"]
+INSTALL_CHROMIUM = ("install Debian's chromium to run them: `apt-get install chromium` "
+                    "(and the book extra: pip install -c constraints.txt -e '.[book]')")
+
+# myst-nb shows, for each output, the first of these MIME types it has (HTML builder).
+MIME_PRIORITY = ("application/vnd.jupyter.widget-view+json", "application/javascript",
+                 "text/html", "image/svg+xml", "image/png", "image/jpeg",
+                 "text/markdown", "text/latex", "text/plain")
+HIDING_TAGS = {"remove-cell", "remove_cell", "remove-output", "remove_output"}
+
+pytestmark = pytest.mark.slow
+
+
+def _skip_or_fail_in_ci(message: str):
+    """Skip a test whose tool is missing, but fail under CI, where it must run."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI=true: these tests must run)", pytrace=False)
+    pytest.skip(message)
+
+
+def chapter_ids(paths=NOTEBOOKS):
+    return [path.stem for path in paths]
+
+
+def shown_figures(notebook_path: Path) -> list[bytes]:
+    """Bytes of every PNG/JPEG output the page of ``notebook_path`` shows, in order."""
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    figures = []
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code" or HIDING_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            shown = next((mime for mime in MIME_PRIORITY if mime in data), None)
+            if shown in ("image/png", "image/jpeg"):
+                payload = data[shown]
+                payload = "".join(payload) if isinstance(payload, list) else payload
+                figures.append(base64.b64decode(payload))
+    return figures
+
+
+class _PageParser(HTMLParser):
+    """Collects the URLs a page loads (scripts, styles, images, frames) and its links."""
+
+    LOADING = {("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src"),
+               ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data")}
+
+    def __init__(self):
+        super().__init__()
+        self.loads: list[str] = []
+        self.images: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for element, attribute in self.LOADING:
+            if tag == element and attrs.get(attribute):
+                self.loads.append(attrs[attribute])
+        if tag == "link" and attrs.get("href") and set((attrs.get("rel") or "").split()) & {
+                "stylesheet", "preload", "icon", "modulepreload", "prefetch", "manifest"}:
+            self.loads.append(attrs["href"])
+        if tag == "img" and attrs.get("src"):
+            self.images.append(attrs["src"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+
+
+def parse_page(path: Path) -> _PageParser:
+    parser = _PageParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+# --------------------------------------------------------------------------- build
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """Build the book once (strict: a warning fails) and return its HTML folder."""
+    assert NOTEBOOKS, "notebooks/ holds no .ipynb: the book has no chapters"
+    if not (BOOK / "node_modules").is_dir() and shutil.which("npm") is None:
+        _skip_or_fail_in_ci("npm is needed once to install the website's JavaScript "
+                            "(book/package.json); install Node.js/npm")
+    output = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [sys.executable, str(BOOK / "build.py"), "--path-output", str(output), "--strict"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    log = result.stdout + result.stderr
+    if result.returncode != 0:
+        problems = [line for line in log.splitlines() if re.search(r"WARNING|ERROR|Error", line)]
+        pytest.fail("the book did not build (book/build.py --strict):\n"
+                    + "\n".join(problems or log.splitlines()[-40:]), pytrace=False)
+    html = output / "_build" / "html"
+    assert (html / "index.html").is_file(), log[-3000:]
+    return html
+
+
+def test_every_notebook_is_a_chapter_of_the_table_of_contents(site):
+    navigation = parse_page(site / "intro.html").links
+    for notebook in NOTEBOOKS:
+        page = site / "notebooks" / f"{notebook.stem}.html"
+        assert page.is_file(), f"no page for {notebook.name} ({page} missing)"
+        assert f"notebooks/{notebook.stem}.html" in navigation, (
+            f"{notebook.name} is not in the table of contents of the book")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=chapter_ids())
+def test_chapter_page_shows_every_stored_figure(site, notebook):
+    page = site / "notebooks" / f"{notebook.stem}.html"
+    shown = {}
+    for source in parse_page(page).images:
+        if urlsplit(source).scheme:
+            continue
+        image = (page.parent / source.split("?")[0]).resolve()
+        assert image.is_file() and image.stat().st_size > 0, f"{page.name}: {source} is missing"
+        shown[hashlib.sha256(image.read_bytes()).hexdigest()] = source
+    figures = shown_figures(notebook)
+    missing = [index for index, figure in enumerate(figures)
+               if hashlib.sha256(figure).hexdigest() not in shown]
+    assert not missing, (f"{page.name}: stored figures {missing} (of {len(figures)}) are not "
+                         "on the page")
+
+
+def test_no_page_references_another_host(site):
+    """Scripts, styles, fonts and images all come from the site (links may leave it)."""
+    offenders = []
+    for page in sorted(site.rglob("*.html")):
+        for url in parse_page(page).loads:
+            if urlsplit(url).scheme in ("http", "https") or url.startswith("//"):
+                offenders.append(f"{page.relative_to(site)}: {url}")
+    assert not offenders, "pages load from other hosts:\n" + "\n".join(offenders)
+
+
+def test_static_javascript_is_served_by_the_site(site):
+    static = site / "_static"
+    for name in ("widgets/require.js", "widgets/embed-amd.js", "widgets/widgets-setup.js",
+                 "mathjax/tex-chtml.js", "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"):
+        assert (static / name).is_file(), f"_static/{name} missing from the site"
+    chapter = (site / "notebooks" / f"{NOTEBOOKS[0].stem}.html").read_text(encoding="utf-8")
+    assert "_static/mathjax/tex-chtml.js" in chapter
+
+
+def test_launch_buttons_are_links_to_this_notebook(site):
+    page = site / "notebooks" / f"{NOTEBOOKS[0].stem}.html"
+    links = parse_page(page).links
+    colab = [link for link in links if link.startswith("https://colab.research.google.com/")]
+    binder = [link for link in links if link.startswith("https://mybinder.org/")]
+    assert colab and colab[0].endswith(f"/notebooks/{NOTEBOOKS[0].name}"), colab
+    assert binder and binder[0].endswith(f"notebooks/{NOTEBOOKS[0].name}"), binder
+
+
+def test_glossary_has_every_key_term_of_the_chapters(site):
+    """Each English term in a chapter's "Key terms" table appears in book/glossary.md."""
+    assert (site / "glossary.html").is_file()
+    glossary = (BOOK / "glossary.md").read_text(encoding="utf-8").lower()
+    missing = []
+    for notebook in NOTEBOOKS:
+        for term in key_terms(notebook):
+            if term.lower() not in glossary:
+                missing.append(f"{notebook.stem}: {term}")
+    assert not missing, "add these key terms to book/glossary.md:\n" + "\n".join(missing)
+
+
+def key_terms(notebook_path: Path) -> list[str]:
+    """English terms of the "Key terms" tables of a notebook (one per "/"- or ","-part)."""
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    terms = []
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] != "markdown" or not re.search(r"^#+\s*key terms", source, re.I | re.M):
+            continue
+        for row in source.splitlines():
+            columns = [column.strip() for column in row.strip().strip("|").split("|")]
+            if len(columns) < 2 or set(columns[0]) <= set("-: ") or columns[0].lower() == "english":
+                continue
+            english = re.sub(r"\([^)]*\)", "", columns[0]).replace("*", "").replace("`", "")
+            terms += [part.strip() for part in re.split(r"[/,;]", english) if part.strip()]
+    return terms
+
+
+# --------------------------------------------------------------------------- browser
+
+@pytest.fixture(scope="session")
+def server(site):
+    """Serve the built site on a free local port; yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        _skip_or_fail_in_ci(f"headless Chromium not found; {INSTALL_CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail_in_ci(f"playwright is not installed; {INSTALL_CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str):
+    """Open ``url``; return (page, record): every request, failure and script error.
+
+    Requests to any host but the local server are recorded and aborted (so an
+    offline machine cannot hang the test).
+    """
+    local = urlsplit(url).netloc
+    record = {"requests": [], "foreign": [], "failed": [], "errors": []}
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+
+    def route(route):
+        request_url = route.request.url
+        record["requests"].append(request_url)
+        if urlsplit(request_url).scheme in ("data", "blob") or urlsplit(request_url).netloc == local:
+            route.continue_()
+        else:
+            record["foreign"].append(request_url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("response", lambda response: response.status >= 400
+            and record["failed"].append(f"{response.status} {response.url}"))
+    page.on("pageerror", lambda error: record["errors"].append(str(error)))
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page, record
+
+
+def wait_for_mathjax(page) -> None:
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                           timeout=15_000)
+    page.evaluate("() => MathJax.startup.promise")
+
+
+def check_formulas(page, name: str) -> int:
+    """Every Sphinx math element was typeset by MathJax without errors; return how many."""
+    wait_for_mathjax(page)
+    counts = page.evaluate("""() => {
+        const math = Array.from(document.querySelectorAll('article .math'));
+        return {
+            math: math.length,
+            untypeset: math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80)),
+            containers: document.querySelectorAll('article mjx-container').length,
+            errors: Array.from(document.querySelectorAll('mjx-merror')).map(e => e.textContent.slice(0, 80)),
+        };
+    }""")
+    assert not counts["untypeset"], f"{name}: formulas not rendered by MathJax: {counts['untypeset']}"
+    assert not counts["errors"], f"{name}: MathJax errors: {counts['errors']}"
+    assert counts["containers"] >= counts["math"]
+    return counts["math"]
+
+
+def check_no_foreign_requests(record, name: str) -> None:
+    assert not record["foreign"], f"{name} asked other hosts for: {record['foreign']}"
+    assert not record["failed"], f"{name}: failed requests: {record['failed']}"
+    assert not record["errors"], f"{name}: JavaScript errors: {record['errors']}"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=chapter_ids())
+def test_chapter_page_in_chromium(browser, server, site, notebook):
+    name = f"notebooks/{notebook.stem}.html"
+    page, record = open_page(browser, urljoin(server, name))
+    try:
+        check_no_foreign_requests(record, name)
+        formulas = check_formulas(page, name)
+        source = notebook.read_text(encoding="utf-8")
+        if "$" in source:
+            assert formulas > 0, f"{name}: the notebook has $…$ math but the page has none"
+
+        # Figures: every output image is loaded and, scrolled to, on screen.
+        images = page.locator("article img[src*='_images/']")
+        assert images.count() >= len(shown_figures(notebook))
+        for index in range(images.count()):
+            image = images.nth(index)
+            image.scroll_into_view_if_needed()
+            state = image.evaluate("""img => {
+                const box = img.getBoundingClientRect();
+                return {
+                    loaded: img.complete && img.naturalWidth > 0,
+                    width: box.width, height: box.height,
+                    inViewport: box.bottom > 0 && box.right > 0
+                        && box.top < window.innerHeight && box.left < window.innerWidth,
+                    visible: getComputedStyle(img).visibility !== 'hidden',
+                    src: img.getAttribute('src'),
+                };
+            }""")
+            assert state["loaded"], f"{name}: image {state['src']} did not load"
+            assert state["width"] > 0 and state["height"] > 0 and state["visible"], state
+            assert state["inViewport"], f"{name}: image {state['src']} not on screen: {state}"
+
+        # Saved widget state: the widgets HTML manager (served locally) draws them.
+        views = page.locator("script[type='application/vnd.jupyter.widget-view+json']").count()
+        if views:
+            page.wait_for_function(
+                "n => document.querySelectorAll('article .jupyter-widgets').length >= n",
+                arg=views, timeout=15_000)
+        check_no_foreign_requests(record, name)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html"])
+def test_other_pages_in_chromium(browser, server, site, name):
+    page, record = open_page(browser, urljoin(server, name))
+    try:
+        check_no_foreign_requests(record, name)
+        if name != "search.html":
+            assert check_formulas(page, name) > 0, f"{name} has formulas that did not render"
+        check_no_foreign_requests(record, name)
+    finally:
+        page.context.close()
