@@ -10,7 +10,18 @@ Modules: ``spec`` (authoring API), ``notebook`` (release / rebuild), ``assign``,
 ``scoring``, ``grade`` and ``report``.
 """
 
-from coursekit.grading.check import checker
-from coursekit.grading.spec import Question, accuracy, call, value
-
 __all__ = ["Question", "accuracy", "call", "checker", "value"]
+
+
+def __getattr__(name):
+    # lazy, so that the grading child (which imports submodules) and a notebook's
+    # setup cell load only what they use
+    if name == "checker":
+        from coursekit.grading.check import checker
+
+        return checker
+    if name in ("Question", "accuracy", "call", "value"):
+        from coursekit.grading import spec
+
+        return getattr(spec, name)
+    raise AttributeError(f"module 'coursekit.grading' has no attribute {name!r}")

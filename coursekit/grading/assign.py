@@ -19,16 +19,14 @@ import json
 import os
 from pathlib import Path
 
-import nbformat
-
 from coursekit.grading import sandbox
+from coursekit.grading.check import PUBLIC_DIR
 from coursekit.grading.engine import execute
-from coursekit.grading.notebook import make_release, write_notebook
+from coursekit.grading.notebook import make_release, plain_notebook, write_notebook
 from coursekit.grading.scoring import score_test
 from coursekit.grading.spec import Question, load_questions
 from coursekit.grading.values import encode
 
-PUBLIC_DIR = Path(__file__).resolve().parent / "public"
 DEFAULT_BUNDLE_ROOT = Path("build") / "grading"
 BUNDLE_FILE = "bundle.json"
 
@@ -100,13 +98,15 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
     """Assign one folder; returns a summary (name, questions, points, paths)."""
     folder = Path(folder)
     name = folder.name
+    import nbformat  # slow to import; only assign needs it
+
     source = nbformat.read(solution_notebook(folder), as_version=4)
     questions = load_questions(folder / "tests.py")
     release = make_release(source, name)
     records = test_records(questions)
 
     # expected values: what the reference solution returns on each test's inputs
-    reference = json.loads(nbformat.writes(source))
+    reference = plain_notebook(source)
     run = execute(reference, plan_of(records), sandbox.Limits(timeout=timeout),
                   sandboxed=False, max_runs=1)
     problems = [f"code cell {i + 1}: {error}" for i, error in sorted(run.cell_errors.items())]
@@ -139,7 +139,7 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
     bundle_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(bundle_dir, 0o700)  # only the grader's user reads expected values
     bundle = {"assignment": name, "questions": records,
-              "release": json.loads(nbformat.writes(release))}
+              "release": plain_notebook(release)}
     _atomic_write(bundle_dir / BUNDLE_FILE, json.dumps(bundle, sort_keys=True), mode=0o600)
     return {"assignment": name, "questions": len(records),
             "points": sum(r["points"] for r in records),

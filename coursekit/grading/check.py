@@ -22,8 +22,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.grading.assign import PUBLIC_DIR
 from coursekit.grading.scoring import score_test
+
+#: where ``coursekit assign`` writes public tests (package data of coursekit)
+PUBLIC_DIR = Path(__file__).resolve().parent / "public"
 
 GRADING_ENV = "COURSEKIT_GRADING"
 

@@ -20,8 +20,6 @@ import json
 import re
 from pathlib import Path
 
-import nbformat
-
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 STUB_MESSAGE = "replace this line with your answer"
@@ -73,6 +71,8 @@ def setup_assignment(nb) -> str | None:
 
 def make_release(source_nb, assignment: str):
     """The student notebook (an ``nbformat`` node) made from an instructor's notebook."""
+    import nbformat  # slow to import: only the authoring path needs it
+
     named = setup_assignment(source_nb)
     if named != assignment:
         raise ValueError(
@@ -115,8 +115,19 @@ def make_release(source_nb, assignment: str):
     return release
 
 
+def plain_notebook(nb) -> dict:
+    """A notebook as plain JSON data with every cell's source as one string."""
+    data = json.loads(json.dumps(nb))
+    for cell in data["cells"]:
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return data
+
+
 def write_notebook(nb, path: Path) -> None:
     """Write deterministically (sorted keys, one-space indent, trailing newline)."""
+    import nbformat
+
     text = nbformat.writes(nb)
     Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
@@ -173,24 +184,26 @@ def _first_line(source: str) -> str:
 def rebuild(release, cells: list[dict]):
     """Paste the student's answer cells into a copy of the release notebook.
 
+    ``release`` is plain data (``plain_notebook``); so is the result.
+
     Returns ``(notebook, notes)``; notes say what the matching had to do (missing
     answers, edited read-only cells, duplicates) for the feedback file.
     """
     rebuilt = copy.deepcopy(release)
     notes: list[str] = []
     code = [c for c in cells if c["cell_type"] == "code"]
-    readonly = {c.metadata["coursekit"]["id"]: c for c in release.cells
-                if c.metadata["coursekit"]["kind"] == "readonly"}
-    readonly_sources = {c.source.strip() for c in readonly.values()}
+    readonly = {c["metadata"]["coursekit"]["id"]: c for c in release["cells"]
+                if c["metadata"]["coursekit"]["kind"] == "readonly"}
+    readonly_sources = {c["source"].strip() for c in readonly.values()}
     for cell in cells:  # edited read-only cells: noted, ignored
         original = readonly.get(cell["id"])
-        if original is not None and checksum(cell["source"]) != checksum(original.source):
+        if original is not None and checksum(cell["source"]) != checksum(original["source"]):
             notes.append(f"read-only cell {cell['id']} was edited; the original was used")
     # answer cells candidates: code cells that are not copies of read-only cells
     candidates = [i for i, c in enumerate(code) if c["source"].strip() not in readonly_sources]
     used: set[int] = set()
-    answers = [c for c in rebuilt.cells if c.metadata["coursekit"]["kind"] == "answer"]
-    release_code = [c for c in release.cells if c.cell_type == "code"]
+    answers = [c for c in rebuilt["cells"] if c["metadata"]["coursekit"]["kind"] == "answer"]
+    release_code = [c for c in release["cells"] if c["cell_type"] == "code"]
 
     def pick(matches, how, cell_id):
         matches = [i for i in matches if i not in used]
@@ -201,18 +214,18 @@ def rebuild(release, cells: list[dict]):
         return matches[-1]
 
     for answer in answers:
-        cell_id = answer.metadata["coursekit"]["id"]
+        cell_id = answer["metadata"]["coursekit"]["id"]
         chosen = pick([i for i in candidates if code[i]["id"] == cell_id], "by id", cell_id)
         if chosen is None:
             chosen = pick([i for i in candidates if _metadata_id(code[i]) == cell_id],
                           "by metadata", cell_id)
-        if chosen is None and _first_line(answer.source):
-            head = _first_line(answer.source)
+        if chosen is None and _first_line(answer["source"]):
+            head = _first_line(answer["source"])
             chosen = pick([i for i in candidates if _first_line(code[i]["source"]) == head],
                           "by first line", cell_id)
         if chosen is None and len(code) == len(release_code):
             position = next(i for i, c in enumerate(release_code) if c is not None
-                            and c.metadata["coursekit"]["id"] == cell_id)
+                            and c["metadata"]["coursekit"]["id"] == cell_id)
             if position in candidates and position not in used:
                 chosen = position
         if chosen is None:
@@ -220,5 +233,5 @@ def rebuild(release, cells: list[dict]):
                          "it was graded as unanswered")
             continue
         used.add(chosen)
-        answer.source = code[chosen]["source"]
+        answer["source"] = code[chosen]["source"]
     return rebuilt, notes

@@ -40,6 +40,9 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_PRIVATE = 0x4000, 0x40000
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_KEEPCAPS = 8
+CAP_DAC_READ_SEARCH = 2
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(__import__("platform").machine())
 SANDBOX_UID_BASE = 1_500_000_000  # + grader pid: unique per concurrent grader process
 MAX_OUTPUT_BYTES = 256 * 2**20
 
@@ -196,10 +199,32 @@ def apply_in_child(config: dict | None) -> list[str]:
             warnings.append(f"Landlock could not be applied: {error}")
     if config["uid"] is not None:
         uid = config["uid"]
+        # keep one capability, reading files, because the interpreter may live where the
+        # unprivileged uid cannot look (e.g. /root/.pyenv); Landlock decides what is read
+        keep_read = config["landlock"] and not warnings and SYS_CAPSET is not None
+        if keep_read:
+            _check(libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl keepcaps")
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+        if keep_read:
+            _set_capabilities(libc, 1 << CAP_DAC_READ_SEARCH)
     return warnings
+
+
+def _set_capabilities(libc, mask: int) -> None:
+    """Make ``mask`` (bits of the first 32 capabilities) both permitted and effective."""
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (Data * 2)(Data(mask, mask, 0), Data(0, 0, 0))
+    _check(libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
 
 
 # ------------------------------------------------------------------ parent side
