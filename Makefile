@@ -51,6 +51,18 @@ book: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check coursekit tests benchmarks
 
+# student notebooks (exercises/), public tests (package data), bundles (build/grading/)
+assign: $(STAMP)
+	$(BIN)/coursekit assign solutions --out exercises
+
+# make grade ASSIGNMENT=01_linear_models SUBMISSIONS=dir OUT=dir [WORKERS=n]
+grade: $(STAMP)
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" -a -n "$(OUT)" || \
+		{ echo "usage: make grade ASSIGNMENT=name SUBMISSIONS=dir OUT=dir"; exit 2; }
+	@test -f build/grading/$(ASSIGNMENT)/bundle.json || $(MAKE) assign
+	$(BIN)/coursekit grade --assignment $(ASSIGNMENT) --submissions $(SUBMISSIONS) \
+		--out $(OUT) $(if $(WORKERS),--workers $(WORKERS))
+
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
