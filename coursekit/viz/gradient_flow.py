@@ -1,0 +1,161 @@
+"""Vanishing and exploding gradients: statistics of every layer of a deep MLP.
+
+A stack of ``depth`` square layers (width × width) with one activation is run
+forward on a batch of standard-normal inputs and backward from a random
+upstream gradient, all with ``coursekit.nn`` (init, linear and activation
+forward/backward pairs). Per layer we record the activations, the gradient
+with respect to the layer's input and the gradient of its weight matrix.
+
+Compute: ``INITS``, ``ACTIVATIONS``, ``init_weight``, ``layer_statistics``,
+``dead_fraction``. Draw: ``plot_norms``, ``plot_distributions``, ``plot_dead``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["INITS", "ACTIVATIONS", "init_weight", "layer_statistics", "dead_fraction", "plot_norms",
+           "plot_distributions", "plot_dead"]
+
+INITS = ("zeros", "small normal", "large normal", "xavier", "he", "orthogonal")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")
+SMALL_STD, LARGE_STD = 0.01, 1.0
+
+
+def init_weight(name: str, shape, rng, activation: str = "relu") -> np.ndarray:
+    """A weight matrix (out, in) from ``coursekit.nn.init``.
+
+    "small normal" N(0, 0.01²), "large normal" N(0, 1), "xavier" Glorot normal,
+    "he" Kaiming normal (fan_in, ReLU gain √2), "orthogonal" with
+    the gain for ``activation``.
+    """
+    from coursekit.nn import init
+
+    if name not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {name!r}")
+    gain_name = activation if activation in ("sigmoid", "tanh", "relu", "leaky_relu") else "relu"
+    if name == "zeros":
+        return init.zeros(shape)
+    if name == "small normal":
+        return init.normal(shape, std=SMALL_STD, rng=rng)
+    if name == "large normal":
+        return init.normal(shape, std=LARGE_STD, rng=rng)
+    if name == "xavier":
+        return init.xavier_normal(shape, rng=rng)
+    if name == "he":
+        return init.kaiming_normal(shape, nonlinearity="relu", rng=rng)  # He et al. derived it for ReLU
+    return init.orthogonal(shape, gain=init.calculate_gain(gain_name), rng=rng)
+
+
+def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh", init: str = "xavier",
+                     n_samples: int = 256, seed: int = 0) -> dict:
+    """Forward and backward statistics of a ``depth``-layer MLP.
+
+    Returns a dict of per-layer lists/arrays (index 0 = first layer):
+      ``pre`` list of (n_samples, width) pre-activations,
+      ``activations`` list of (n_samples, width) outputs,
+      ``activation_std`` (depth,), ``input_grad_norm`` (depth,) = ‖∂L/∂x_l‖
+      (per-sample mean of the norm of the gradient reaching layer l's input),
+      ``weight_grad_norm`` (depth,) = ‖∂L/∂W_l‖_F, ``dead`` (depth,) from
+      ``dead_fraction`` for ReLU networks (NaN for other activations).
+    The upstream gradient at the top is N(0, 1)/n_samples, as from a loss that
+    averages over the batch.
+    """
+    from coursekit.nn import functional as F
+
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    for name, value in (("depth", depth), ("width", width), ("n_samples", n_samples)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value}")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_samples, width))
+    forward = getattr(F, f"{activation}_forward")
+    backward = getattr(F, f"{activation}_backward")
+    caches, pre, acts = [], [], []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(depth):
+            w = init_weight(init, (width, width), rng, activation)
+            z, linear_cache = F.linear_forward(x, w, np.zeros(width))
+            x, act_cache = forward(z)
+            caches.append((linear_cache, act_cache))
+            pre.append(z)
+            acts.append(x)
+        dout = rng.standard_normal(x.shape) / n_samples
+        input_grad, weight_grad = np.zeros(depth), np.zeros(depth)
+        for layer in reversed(range(depth)):
+            linear_cache, act_cache = caches[layer]
+            dz = backward(dout, act_cache)
+            dout, dw, _ = F.linear_backward(dz, linear_cache)
+            input_grad[layer] = np.linalg.norm(dout, axis=1).mean()
+            weight_grad[layer] = np.linalg.norm(dw)
+    return {
+        "pre": pre,
+        "activations": acts,
+        "activation_std": np.array([a.std() for a in acts]),
+        "input_grad_norm": input_grad,
+        "weight_grad_norm": weight_grad,
+        # "dead" only means something behind a ReLU (a unit that outputs 0 for every input)
+        "dead": np.array([dead_fraction(z) if activation == "relu" else np.nan for z in pre]),
+    }
+
+
+def dead_fraction(pre_activations) -> float:
+    """Fraction of units whose pre-activation is ≤ 0 for every sample of the batch.
+
+    pre_activations: (n_samples, width). Behind a ReLU such a unit outputs 0 and
+    passes no gradient for any of these inputs: it is dead.
+    """
+    pre_activations = np.asarray(pre_activations, dtype=float)
+    if pre_activations.ndim != 2:
+        raise ValueError(f"pre_activations must be (n_samples, width), got {pre_activations.shape}")
+    return float(np.mean(np.all(pre_activations <= 0, axis=0)))
+
+
+def plot_norms(ax, stats: dict, title="gradient and activation scale per layer"):
+    """Per-layer ‖∂L/∂W‖, ‖∂L/∂x‖ and activation std on a log axis."""
+    layers = np.arange(1, len(stats["weight_grad_norm"]) + 1)
+    floor = 1e-30  # zero gradients (zero init) cannot be drawn on a log axis
+    ax.semilogy(layers, np.maximum(stats["weight_grad_norm"], floor), "o-", label=r"$\|\partial L/\partial W_l\|$")
+    ax.semilogy(layers, np.maximum(stats["input_grad_norm"], floor), "s--", label=r"$\|\partial L/\partial x_l\|$")
+    ax.semilogy(layers, np.maximum(stats["activation_std"], floor), "^:", label="std of activations")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("magnitude (log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_distributions(ax, values, title, bins=40, max_layers=6):
+    """Overlaid histograms of a list of per-layer arrays (a few layers, first to last)."""
+    depth = len(values)
+    chosen = np.unique(np.linspace(0, depth - 1, min(depth, max_layers)).round().astype(int))
+    finite = np.concatenate([np.ravel(values[i])[np.isfinite(np.ravel(values[i]))] for i in chosen])
+    low, high = (finite.min(), finite.max()) if finite.size else (-1, 1)
+    if high <= low:
+        low, high = low - 1, high + 1
+    colors = ["#440154", "#3b528b", "#21918c", "#5ec962", "#b5de2b", "#fde725"]
+    for k, i in enumerate(chosen):
+        data = np.ravel(values[i])
+        ax.hist(data[np.isfinite(data)], bins=bins, range=(low, high), histtype="step", lw=1.3,
+                density=True, color=colors[k % len(colors)], label=f"layer {i + 1}")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("value")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_dead(ax, stats: dict):
+    """Bar chart of the fraction of dead units per layer."""
+    layers = np.arange(1, len(stats["dead"]) + 1)
+    if np.all(np.isnan(stats["dead"])):
+        ax.text(0.5, 0.5, "dead units: only defined for ReLU", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9)
+    else:
+        ax.bar(layers, stats["dead"], color="0.5")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("fraction dead")
+    ax.set_title("units ≤ 0 on every input (dead ReLUs)", fontsize=10)
+    return ax

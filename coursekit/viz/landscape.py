@@ -1,0 +1,219 @@
+"""Loss landscapes of a torch model (Li et al., 2018, "Visualizing the Loss Landscape").
+
+Weights are handled as flat NumPy vectors in ``model.parameters()`` order
+(the layout ``coursekit.train.WeightSnapshots`` records). The loss along a line or on a plane through weight
+space is measured by loading ``center + a·d1 + b·d2`` into the model.
+
+Why normalize directions: a random Gaussian direction moves every weight by
+about the same amount. A layer whose weights are tiny is wrecked by that step
+while a layer with big weights barely notices, and a network with batch norm is
+invariant to the scale of a layer's filters, so the plot says more about the
+weights' scale than about the loss. *Filter normalization* rescales the random
+direction filter by filter to the norm of the matching filter of the model;
+*layer normalization* does it per parameter tensor.
+
+Compute: ``get_weights``, ``set_weights``, ``random_direction``,
+``trajectory_directions``, ``loss_function``, ``interpolate_1d``, ``slice_2d``,
+``project_trajectory``. Draw: ``plot_interpolation``, ``plot_slice``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "NORMALIZATIONS", "get_weights", "set_weights", "normalize_direction", "random_direction", "trajectory_directions",
+    "loss_function", "interpolate_1d", "slice_2d", "project_trajectory", "plot_interpolation",
+    "plot_slice",
+]
+
+NORMALIZATIONS = ("filter", "layer", "none")
+
+
+def get_weights(model) -> np.ndarray:
+    """All parameters of ``model`` as one flat float64 vector (the layout of
+    ``coursekit.train.WeightSnapshots``: ``model.parameters()`` order, row-major)."""
+    import torch
+
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).cpu().numpy().astype(float)
+
+
+def set_weights(model, vector) -> None:
+    """Load a flat weight vector into ``model`` in place."""
+    import torch
+
+    vector = np.asarray(vector)
+    n = sum(p.numel() for p in model.parameters())
+    if vector.shape != (n,):
+        raise ValueError(f"weight vector must have shape ({n},) for this model, got {vector.shape}")
+    start = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.from_numpy(vector[start:start + p.numel()].reshape(p.shape)).to(p.dtype))
+            start += p.numel()
+
+
+def _pieces(model, vector):
+    """Split a flat vector into views shaped like each parameter of ``model``."""
+    out, start = [], 0
+    for p in model.parameters():
+        out.append(vector[start:start + p.numel()].reshape(p.shape))
+        start += p.numel()
+    return out
+
+
+def normalize_direction(model, direction, weights, normalization: str = "filter") -> np.ndarray:
+    """Rescale a flat ``direction`` piece by piece to the scale of ``weights``.
+
+    "filter": each filter (row of a Linear weight, output channel of a Conv
+    weight) gets the norm of the matching filter of ``weights``; "layer": each
+    parameter tensor gets the norm of the matching tensor; "none": unchanged.
+    With "filter" and "layer", 1-D parameters (biases, norm scales) get zero
+    so they stay fixed, as in Li et al.
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    direction = np.array(direction, dtype=float)
+    if normalization == "none":
+        return direction
+    for d, w in zip(_pieces(model, direction), _pieces(model, np.asarray(weights, dtype=float))):
+        if w.ndim <= 1:
+            d[...] = 0.0
+        elif normalization == "filter":
+            d2, w2 = d.reshape(d.shape[0], -1), w.reshape(w.shape[0], -1)
+            scale = np.linalg.norm(w2, axis=1) / np.maximum(np.linalg.norm(d2, axis=1), 1e-12)
+            d2 *= scale[:, None]
+        else:
+            d *= np.linalg.norm(w) / max(np.linalg.norm(d), 1e-12)
+    return direction
+
+
+def random_direction(model, weights=None, normalization: str = "filter", seed: int = 0) -> np.ndarray:
+    """A random Gaussian direction in weight space (flat vector), normalized as chosen.
+
+    ``weights`` (default: the model's current weights) sets the scale used by
+    "filter" and "layer" normalization.
+    """
+    weights = get_weights(model) if weights is None else np.asarray(weights, dtype=float)
+    rng = np.random.default_rng(seed)
+    return normalize_direction(model, rng.standard_normal(weights.shape), weights, normalization)
+
+
+def trajectory_directions(snapshots, center=None) -> tuple:
+    """Two directions spanning most of a training trajectory (PCA of ``snapshot − center``).
+
+    Random directions in a space of thousands of dimensions are almost
+    orthogonal to the path training took, so the projected path collapses to a
+    dot; the top-2 principal directions of the path show it instead.
+    Returns ``(d1, d2, explained)``: unit vectors and the fraction of the
+    path's variance along each, shape (2,).
+    """
+    snapshots = np.asarray(snapshots, dtype=float)
+    if snapshots.ndim != 2 or len(snapshots) < 3:
+        raise ValueError(f"snapshots must be (n >= 3, n_weights), got shape {snapshots.shape}")
+    center = snapshots[-1] if center is None else np.asarray(center, dtype=float)
+    rows = snapshots - center
+    _, s, vt = np.linalg.svd(rows - rows.mean(axis=0), full_matrices=False)
+    explained = (s[:2] ** 2) / max(float((s ** 2).sum()), 1e-30)
+    return vt[0].copy(), vt[1].copy(), explained
+
+
+def loss_function(X, y, criterion=None):
+    """A function ``f(model) -> float``: the mean loss of ``model`` on (X, y) in eval mode."""
+    import torch
+
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y))
+    criterion = criterion or torch.nn.functional.cross_entropy
+
+    def evaluate(model):
+        model.eval()
+        with torch.no_grad():
+            return float(criterion(model(X), y))
+
+    return evaluate
+
+
+def interpolate_1d(model, loss_fn, weights_a, weights_b, alphas=None) -> np.ndarray:
+    """Loss at ``(1 − α)·weights_a + α·weights_b`` for each α (default
+    41 values in [−0.5, 1.5]); returns shape (len(alphas),).
+
+    The model's own weights are restored afterwards.
+    """
+    alphas = np.linspace(-0.5, 1.5, 41) if alphas is None else alphas
+    weights_a = np.asarray(weights_a, dtype=float)
+    direction = np.asarray(weights_b, dtype=float) - weights_a
+    original = get_weights(model)
+    try:
+        losses = []
+        for alpha in alphas:
+            set_weights(model, weights_a + float(alpha) * direction)
+            losses.append(loss_fn(model))
+    finally:
+        set_weights(model, original)
+    return np.asarray(losses)
+
+
+def slice_2d(model, loss_fn, center, d1, d2, coords1=None, coords2=None) -> np.ndarray:
+    """Loss on the plane ``center + a·d1 + b·d2``; returns Z of shape (len(coords2), len(coords1)).
+
+    ``Z[j, i]`` is the loss at ``a = coords1[i]``, ``b = coords2[j]`` (ready for
+    ``contourf(coords1, coords2, Z)``). The model's weights are restored.
+    """
+    coords1 = np.linspace(-1, 1, 21) if coords1 is None else coords1
+    coords2 = coords1 if coords2 is None else coords2
+    center, d1, d2 = (np.asarray(v, dtype=float) for v in (center, d1, d2))
+    original = get_weights(model)
+    Z = np.empty((len(coords2), len(coords1)))
+    try:
+        for j, b in enumerate(coords2):
+            for i, a in enumerate(coords1):
+                set_weights(model, center + float(a) * d1 + float(b) * d2)
+                Z[j, i] = loss_fn(model)
+    finally:
+        set_weights(model, original)
+    return Z
+
+
+def project_trajectory(snapshots, center, d1, d2) -> np.ndarray:
+    """Coordinates (a, b) of each snapshot in the plane of d1, d2 through ``center``.
+
+    Solves the least-squares problem ``snapshot − center ≈ a·d1 + b·d2`` (the
+    directions need not be orthogonal). Returns shape (n_snapshots, 2).
+    """
+    basis = np.stack([np.asarray(d1, dtype=float), np.asarray(d2, dtype=float)], axis=1)
+    offsets = np.asarray(snapshots, dtype=float) - np.asarray(center, dtype=float)
+    coefficients, *_ = np.linalg.lstsq(basis, offsets.T, rcond=None)
+    return coefficients.T
+
+
+def plot_interpolation(ax, alphas, losses, label=None, log=False):
+    """Loss against α; the two end points α = 0 and α = 1 are marked."""
+    ax.plot(alphas, losses, label=label, lw=1.5)
+    for a in (0.0, 1.0):
+        ax.axvline(a, color="0.6", lw=0.8, ls="--")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(r"$\alpha$  (0 = start weights, 1 = end weights)")
+    ax.set_ylabel("loss")
+    return ax
+
+
+def plot_slice(ax, coords1, coords2, Z, trajectory=None, levels=20, log=True, colorbar=True):
+    """Contours of a 2-D loss slice; optional trajectory (n, 2) drawn on top."""
+    Z = np.asarray(Z, dtype=float)
+    shown = np.log10(np.clip(Z, 1e-6, None)) if log else Z
+    shown = np.where(np.isfinite(shown), shown, np.nanmax(shown[np.isfinite(shown)]))
+    contour = ax.contourf(coords1, coords2, shown, levels=levels, cmap="viridis")
+    ax.contour(coords1, coords2, shown, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
+    if colorbar:
+        ax.figure.colorbar(contour, ax=ax, label="log10 loss" if log else "loss")
+    if trajectory is not None:
+        trajectory = np.asarray(trajectory)
+        ax.plot(trajectory[:, 0], trajectory[:, 1], "w.-", lw=1.2, ms=4)
+        ax.plot(trajectory[0, 0], trajectory[0, 1], "o", color="tab:orange", ms=7, label="start")
+        ax.plot(trajectory[-1, 0], trajectory[-1, 1], "*", color="tab:red", ms=12, label="end")
+        ax.legend(fontsize=7, loc="upper right")
+    ax.set_xlabel("direction 1")
+    ax.set_ylabel("direction 2")
+    return contour

@@ -1,0 +1,128 @@
+"""The pattern every coursekit widget follows.
+
+A widget owns one matplotlib ``Figure`` (not a pyplot figure, so the inline
+backend never shows a stray copy), redraws it when a control changes and shows
+it as a PNG inside an ``ipywidgets.Image``. That works in JupyterLab with the
+default inline backend and no extension, and it can be tested headless: change
+``widget.<control>.value`` and read ``widget.state()``, ``widget.figure`` and
+``widget.image.value``.
+
+Subclasses define:
+    ``_controls()``  -> list of ipywidgets shown above the picture
+    ``draw(figure)`` -> draw the current state on an empty figure
+    ``state()``      -> a plain dict of what the picture currently shows
+    ``render_static(...)`` -> a new Figure of small multiples for the website
+"""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from coursekit.viz.style import use_style
+
+__all__ = ["FigureWidget", "figure_to_png", "new_static_figure"]
+
+
+def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
+    """Render ``figure`` with the Agg backend and return the PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi)
+    return buffer.getvalue()
+
+
+def new_static_figure(n_panels: int, n_columns: int | None = None, panel_size=(3.0, 2.8),
+                      title: str | None = None, **subplot_kw):
+    """A pyplot-free Figure with ``n_panels`` axes in a grid (small multiples).
+
+    Returns ``(figure, axes)`` where ``axes`` is a flat list of length
+    ``n_panels`` (grid cells beyond ``n_panels`` are removed).
+    """
+    if n_panels < 1:
+        raise ValueError(f"n_panels must be >= 1, got {n_panels}")
+    use_style()
+    n_columns = n_columns or min(n_panels, 4)
+    n_rows = -(-n_panels // n_columns)
+    figure = Figure(figsize=(panel_size[0] * n_columns, panel_size[1] * n_rows + (0.4 if title else 0)),
+                    layout="constrained")
+    FigureCanvasAgg(figure)
+    grid = figure.subplots(n_rows, n_columns, squeeze=False, subplot_kw=subplot_kw)
+    axes = list(grid.ravel())
+    for extra in axes[n_panels:]:
+        extra.remove()
+    if title:
+        figure.suptitle(title)
+    return figure, axes[:n_panels]
+
+
+class FigureWidget:
+    """Base class: controls on top, a PNG of ``self.figure`` below, a message line."""
+
+    figsize = (9.0, 4.0)
+    dpi = 80
+
+    def __init__(self):
+        use_style()
+        self.figure = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+        FigureCanvasAgg(self.figure)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.message = widgets.HTML(value="")
+        self.redraw_count = 0
+        self._hold = False
+
+    # -- wiring -------------------------------------------------------------------
+    def _controls(self) -> list:
+        raise NotImplementedError
+
+    def _build_ui(self) -> None:
+        """Build ``self.ui`` and connect every control to a redraw."""
+        controls = self._controls()
+        rows = [widgets.HBox(controls[i:i + 3]) for i in range(0, len(controls), 3)]
+        self.ui = widgets.VBox([*rows, self.message, self.image])
+        for control in controls:
+            if hasattr(control, "value") and not isinstance(control, widgets.Button):
+                control.observe(self._on_change, names="value")
+
+    def _on_change(self, change=None) -> None:
+        if not self._hold:
+            self.update()
+
+    @property
+    def widget(self):
+        """The ipywidgets container (``display(w.widget)`` or just ``w``)."""
+        return self.ui
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.ui)
+
+    # -- drawing ------------------------------------------------------------------
+    def draw(self, figure: Figure) -> None:
+        raise NotImplementedError
+
+    def update(self) -> None:
+        """Recompute, redraw the figure and refresh the PNG shown in the widget."""
+        self.figure.clear()
+        self.draw(self.figure)
+        self.image.value = figure_to_png(self.figure)
+        self.redraw_count += 1
+
+    def state(self) -> dict:
+        raise NotImplementedError
+
+    def set(self, **values) -> None:
+        """Set several controls at once with a single redraw, e.g. ``w.set(lr=0.1, steps=50)``."""
+        self._hold = True
+        try:
+            for name, value in values.items():
+                control = getattr(self, name, None)
+                if control is None or not hasattr(control, "value"):
+                    raise ValueError(f"{type(self).__name__} has no control named {name!r}")
+                control.value = value
+        finally:
+            self._hold = False
+        self.update()
