@@ -36,9 +36,10 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
+# One pytest run: unit tests, grader, book + browser (tests/) and every notebook
+# re-executed and compared with its stored outputs (notebooks/).
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest $(NBVAL) notebooks
+	$(BIN)/python -m pytest $(NBVAL) tests notebooks
 
 execute: $(STAMP)
 	$(BIN)/python -m coursekit.execute notebooks/*.ipynb
