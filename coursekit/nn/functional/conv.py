@@ -1,7 +1,7 @@
 """Convolutions (cross-correlation, no kernel flip, as in every DL library).
 
 Vectorised with im2col: every receptive field is gathered (through a strided
-*view*, no Python loop over pixels) into a row of a matrix, so the convolution
+*view*, no Python loop over pixels) into a column of a matrix, so the convolution
 becomes one matrix product. The backward pass scatters gradients back with a
 loop over the KH * KW kernel offsets only (9 iterations for a 3x3 kernel).
 
@@ -21,31 +21,39 @@ def conv_output_size(n, k, stride=1, padding=0, dilation=1):
     return (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
 
 
-def _windows(xp, kh, kw, out_h, out_w, stride, dilation):
-    """Strided view (N, out_h, out_w, C, KH, KW) of all receptive fields of padded xp."""
+def _im2col(xp, kh, kw, out_h, out_w, stride, dilation):
+    """Gather every receptive field of the padded input xp (N, C, Hp, Wp) into a column:
+    returns cols (C * KH * KW, N * OH * OW).
+
+    The strided view has the output columns (OW) innermost, which are evenly spaced in
+    memory, so the one copy that ``reshape`` makes streams through long runs.
+    """
     n, c = xp.shape[:2]
     sn, sc, sh, sw = xp.strides
-    return as_strided(
+    windows = as_strided(
         xp,
-        shape=(n, out_h, out_w, c, kh, kw),
-        strides=(sn, sh * stride[0], sw * stride[1], sc, sh * dilation[0], sw * dilation[1]),
+        shape=(c, kh, kw, n, out_h, out_w),
+        strides=(sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]),
         writeable=False,
     )
+    return windows.reshape(c * kh * kw, n * out_h * out_w)
 
 
-def _scatter_windows(dcols, padded_shape, stride, dilation):
-    """Adjoint of :func:`_windows`: add dcols (N, OH, OW, C, KH, KW) into an array
-    of ``padded_shape`` (N, C, Hp, Wp). Loops over kernel offsets, not pixels."""
-    n, out_h, out_w, c, kh, kw = dcols.shape
-    dxp = np.zeros(padded_shape, dtype=dcols.dtype)
+def _col2im(dcols, padded_shape, kh, kw, out_h, out_w, stride, dilation):
+    """Adjoint of :func:`_im2col`: add dcols (C * KH * KW, N * OH * OW) back into an
+    array of ``padded_shape`` (N, C, Hp, Wp). Loops over the KH * KW kernel offsets,
+    not over pixels; overlapping windows add up."""
+    n, c, hp, wp = padded_shape
+    dcols = dcols.reshape(c, kh, kw, n, out_h, out_w)
+    # Accumulate in (C, N, Hp, Wp) order so each added slice is laid out like dcols[:, i, j].
+    dxp = np.zeros((c, n, hp, wp), dtype=dcols.dtype)
     for i in range(kh):
         h0 = i * dilation[0]
         for j in range(kw):
             w0 = j * dilation[1]
             dxp[:, :, h0:h0 + stride[0] * (out_h - 1) + 1:stride[0],
-                w0:w0 + stride[1] * (out_w - 1) + 1:stride[1]] += \
-                dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return dxp
+                w0:w0 + stride[1] * (out_w - 1) + 1:stride[1]] += dcols[:, i, j]
+    return dxp.transpose(1, 0, 2, 3)
 
 
 def _conv_params(stride, padding, dilation):
@@ -88,13 +96,14 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
             f"use more padding or a smaller kernel"
         )
     xp = _pad(x, padding)
-    # im2col: one row per output position, one column per (channel, kernel offset).
-    cols = _windows(xp, kh, kw, out_h, out_w, stride, dilation).reshape(n * out_h * out_w, -1)
-    out = cols @ w.reshape(f, -1).T
+    # im2col: one column per output position, one row per (channel, kernel offset);
+    # then the whole convolution is a single matrix product.
+    cols = _im2col(xp, kh, kw, out_h, out_w, stride, dilation)
+    out = w.reshape(f, -1) @ cols  # (F, N * OH * OW)
     if b is not None:
         check_shape("b", b, (f,))
-        out += b
-    out = out.reshape(n, out_h, out_w, f).transpose(0, 3, 1, 2)
+        out += b[:, None]
+    out = out.reshape(f, n, out_h, out_w).transpose(1, 0, 2, 3)
     cache = (cols, w, xp.shape, stride, padding, dilation, b is not None)
     return np.ascontiguousarray(out), cache
 
@@ -108,11 +117,11 @@ def conv2d_backward(dout, cache):
     cols, w, padded_shape, stride, padding, dilation, has_bias = cache
     f, c, kh, kw = w.shape
     n, _, out_h, out_w = dout.shape
-    dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N*OH*OW, F)
-    dw = (dout_rows.T @ cols).reshape(w.shape)
-    db = dout_rows.sum(axis=0) if has_bias else None
-    dcols = (dout_rows @ w.reshape(f, -1)).reshape(n, out_h, out_w, c, kh, kw)
-    dxp = _scatter_windows(dcols, padded_shape, stride, dilation)
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(f, -1)  # (F, N * OH * OW)
+    dw = (dout_mat @ cols.T).reshape(w.shape)
+    db = dout_mat.sum(axis=1) if has_bias else None
+    dcols = w.reshape(f, -1).T @ dout_mat  # (C * KH * KW, N * OH * OW)
+    dxp = _col2im(dcols, padded_shape, kh, kw, out_h, out_w, stride, dilation)
     ph, pw = padding
     dx = dxp[:, :, ph:padded_shape[2] - ph, pw:padded_shape[3] - pw]
     return dx, dw, db
@@ -177,14 +186,14 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     out_h, out_w = full[0] - 2 * padding[0], full[1] - 2 * padding[1]
     if out_h < 1 or out_w < 1:
         raise ValueError(f"padding {padding} crops the whole output of x shape {x.shape}")
-    x_rows = x.transpose(0, 2, 3, 1).reshape(-1, c_in)  # (N*H*W, C_in)
-    dcols = (x_rows @ w.reshape(c_in, -1)).reshape(n, h, wd, c_out, kh, kw)
-    out_full = _scatter_windows(dcols, (n, c_out) + full, stride, dilation)
+    x_mat = x.transpose(1, 0, 2, 3).reshape(c_in, -1)  # (C_in, N * H * W)
+    dcols = w.reshape(c_in, -1).T @ x_mat  # (C_out * KH * KW, N * H * W)
+    out_full = _col2im(dcols, (n, c_out) + full, kh, kw, h, wd, stride, dilation)
     out = out_full[:, :, padding[0]:padding[0] + out_h, padding[1]:padding[1] + out_w]
     if b is not None:
         check_shape("b", b, (c_out,))
         out = out + b[None, :, None, None]
-    cache = (x_rows, w, x.shape, full, stride, padding, dilation, b is not None)
+    cache = (x_mat, w, x.shape, full, stride, padding, dilation, b is not None)
     return np.ascontiguousarray(out), cache
 
 
@@ -194,14 +203,14 @@ def conv_transpose2d_backward(dout, cache):
     dout: (N, C_out, OH, OW). Returns ``(dx, dw, db)`` shaped (N, C_in, H, W),
     (C_in, C_out, KH, KW), (C_out,) (``db`` None without bias).
     """
-    x_rows, w, x_shape, full, stride, padding, dilation, has_bias = cache
+    x_mat, w, x_shape, full, stride, padding, dilation, has_bias = cache
     n, c_in, h, wd = x_shape
     _, c_out, kh, kw = w.shape
     dout_full = np.zeros((n, c_out) + full, dtype=dout.dtype)
     dout_full[:, :, padding[0]:padding[0] + dout.shape[2],
               padding[1]:padding[1] + dout.shape[3]] = dout
-    cols = _windows(dout_full, kh, kw, h, wd, stride, dilation).reshape(n * h * wd, -1)
-    dx = (cols @ w.reshape(c_in, -1).T).reshape(n, h, wd, c_in).transpose(0, 3, 1, 2)
-    dw = (x_rows.T @ cols).reshape(w.shape)
+    cols = _im2col(dout_full, kh, kw, h, wd, stride, dilation)  # (C_out*KH*KW, N*H*W)
+    dx = (w.reshape(c_in, -1) @ cols).reshape(c_in, n, h, wd).transpose(1, 0, 2, 3)
+    dw = (x_mat @ cols.T).reshape(w.shape)
     db = dout.sum(axis=(0, 2, 3)) if has_bias else None
     return np.ascontiguousarray(dx), dw, db
