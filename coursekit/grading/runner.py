@@ -151,8 +151,7 @@ def run(job: dict, channel: Channel) -> None:
     main_pid = os.getpid()
 
     # student output goes to a file in the (size-limited) working directory
-    output = open(os.path.join(workdir, "output.txt"), "w", buffering=1)  # noqa: SIM115
-    sys.stdout = sys.stderr = output
+    output = _fresh_output(workdir)
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance(colors="nocolor")
@@ -164,6 +163,7 @@ def run(job: dict, channel: Channel) -> None:
         if index in skip:
             source = SKIPPED_CELL
         guard.restore()
+        output = _fresh_output(workdir, output)  # a flood must not make later prints fail
         channel.send(e="cell", i=index)
         try:
             result = run_cell(shell, source, store_history=False)
@@ -173,6 +173,7 @@ def run(job: dict, channel: Channel) -> None:
             message = _describe_error(exc)
         if os.getpid() != main_pid:  # a forked copy escaped from a cell: stop it here
             os._exit(0)
+        guard.restore()  # before the driver's own code runs again
         channel.send(e="cell_done", i=index, error=message)
 
     namespace = shell.user_ns
@@ -187,6 +188,18 @@ def run(job: dict, channel: Channel) -> None:
             os._exit(0)
         channel.send(e="question_done", q=qid, status=status)
     channel.send(e="done")
+
+
+def _fresh_output(workdir: str, old=None):
+    """A new, empty file for the next cell's stdout/stderr (the old one may be jammed)."""
+    if old is not None:
+        try:
+            old.close()
+        except (OSError, ValueError):
+            pass
+    output = open(os.path.join(workdir, "output.txt"), "w", buffering=1)  # noqa: SIM115
+    sys.stdout = sys.stderr = output
+    return output
 
 
 def _run_tests(question: dict, namespace: dict, channel: Channel) -> None:

@@ -189,7 +189,13 @@ def apply_in_child(config: dict | None) -> list[str]:
               (resource.RLIMIT_CORE, 0)]
     if config["uid"] is not None:
         limits.append((resource.RLIMIT_NPROC, config["processes"]))
+    else:  # the limit counts all processes of this user: allow what already runs, plus ours
+        limits.append((resource.RLIMIT_NPROC,
+                       len(_processes_of_uid(os.getuid())) + config["processes"]))
     for which, value in limits:
+        _, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:  # an unprivileged process cannot raise it
+            value = min(value, hard)
         resource.setrlimit(which, (value, value))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail instead of killing
     if config["landlock"]:

@@ -18,6 +18,12 @@ def regression(n, d, noise=0.1):
     return X, X @ rng.normal(size=d) + noise * rng.normal(size=n)
 
 
+def split_regression(n, d, noise):
+    """(X_train, y_train, X_val, y_val): one linear model, split in halves."""
+    X, y = regression(n, d, noise)
+    return X[: n // 2], y[: n // 2], X[n // 2:], y[n // 2:]
+
+
 def scores_and_labels(n, k, scale=1.0):
     return scale * rng.normal(size=(n, k)), rng.integers(0, k, size=n)
 
@@ -69,8 +75,8 @@ QUESTIONS = [
         "q5", points=3, title="Choosing lambda on a validation set",
         public=[call("fit_ridge", *regression(8, 3), 0.5)],
         hidden=[call("fit_ridge", *regression(30, 5), 2.0),
-                call("choose_lambda", *regression(15, 6, noise=1.0), *regression(15, 6),
-                     [0.001, 0.1, 1.0, 10.0, 100.0]),
+                call("choose_lambda", *split_regression(24, 8, noise=2.0),
+                     [0.001, 0.1, 1.0, 3.0, 10.0, 100.0]),
                 value("best_lambda")],
     ),
 ]

@@ -1,0 +1,248 @@
+"""The grader cannot be fooled: one submission per attack, all graded in one batch.
+
+Every attack submission is the honest reference answer set with one answer cell
+replaced by an attack (tests/adversarial/*.py) or its structure mangled. Each must
+earn nothing on the attacked question, full marks on every other question, and
+the grader must finish. Attack-specific checks follow (files untouched, no process
+left, no network connection, feedback flags).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import socket
+import threading
+
+import pytest
+from grading_support import (
+    ANSWER_OF,
+    POINTS,
+    REPO,
+    SOLUTIONS,
+    attack_header,
+    honest_answers,
+    make_bundle,
+    read_grades,
+    student_notebook,
+    write_notebook,
+)
+
+from coursekit.grading import sandbox
+from coursekit.grading.grade import grade
+from coursekit.grading.values import decode
+
+ATTACKS = sorted((REPO / "tests" / "adversarial").glob("*.py"))
+TIMEOUT = 8.0  # per notebook run and per question; the hanging attacks cost this much
+pytestmark = pytest.mark.skipif(not os.uname().sysname == "Linux", reason="Linux only")
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+class Listener:
+    """A TCP server on loopback that records whatever connects to it."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.received: list[bytes] = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            self.received.append(connection.recv(1000) or b"(connected)")
+            connection.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.server.close()
+
+
+def _structural_submissions(release, answers) -> dict[str, tuple[object, set]]:
+    """name -> (notebook or text, questions expected to score 0)."""
+    honest = student_notebook(release, answers)
+    result = {}
+
+    shuffled = json.loads(json.dumps(honest))  # answers moved, markdown deleted, dupes
+    cells = [c for c in shuffled["cells"] if c["cell_type"] == "code"]
+    random.Random(0).shuffle(cells)
+    cells.append(json.loads(json.dumps(cells[0])))  # a duplicated cell
+    shuffled["cells"] = cells
+    result["reordered_deleted_duplicated"] = (shuffled, set())
+
+    retyped = json.loads(json.dumps(honest))  # ids retyped, metadata lost
+    for number, cell in enumerate(retyped["cells"]):
+        cell["id"] = f"x{number:04d}"
+        cell["metadata"] = {}
+    result["lost_ids_and_metadata"] = (retyped, set())
+
+    edited = json.loads(json.dumps(honest))  # read-only cells edited: data and setup
+    for cell in edited["cells"]:
+        if "X_train, y_train = make_classification_2d" in "".join(cell["source"]):
+            cell["source"] = "X_train = y_train = None\n" + "".join(cell["source"]) + \
+                "\nX_train, y_train = X_train[:5], y_train[:5]"
+        if "checker(" in "".join(cell["source"]):
+            cell["source"] = "import numpy as np\nLAMBDAS = [1.0]\n"
+    result["edited_readonly"] = (edited, set())
+
+    deleted = json.loads(json.dumps(honest))  # the q3 answer cell is gone
+    deleted["cells"] = [c for c in deleted["cells"] if c.get("id") != ANSWER_OF["q3"]]
+    result["deleted_answer"] = (deleted, {"q3"})
+
+    result["invalid_json"] = ('{"cells": [ {"cell_type": "code", "source": "x = 1"', set(POINTS))
+    result["not_a_notebook"] = (json.dumps([1, 2, 3]), set(POINTS))
+    result["nbformat3"] = (json.dumps({"worksheets": [], "nbformat": 3}), set(POINTS))
+    return result
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    paths = make_bundle(root)
+    answers = honest_answers()
+    submissions, out = root / "submissions", root / "out"
+    out.mkdir()
+    listener = Listener()
+    expected_zero: dict[str, set] = {}
+    for attack in ATTACKS:
+        source = attack.read_text()
+        cell_id, question = attack_header(source)
+        source = (source.replace("{OUT}", str(out)).replace("{BUNDLE}", str(paths["bundle"]))
+                  .replace("{SOLUTIONS}", str(SOLUTIONS / "01_linear_models"))
+                  .replace("{PORT}", str(listener.port)))
+        notebook = student_notebook(paths["release"], {**answers, cell_id: source})
+        write_notebook(submissions / f"{attack.stem}.ipynb", notebook)
+        expected_zero[attack.stem] = {question}
+    for name, (notebook, zero) in _structural_submissions(paths["release"], answers).items():
+        write_notebook(submissions / name / "submission.ipynb", notebook)
+        expected_zero[name] = zero
+    write_notebook(submissions / "honest.ipynb", student_notebook(paths["release"], answers))
+    expected_zero["honest"] = set()
+    bundle_sha = _sha(paths["bundle"] / "bundle.json")
+    solution_sha = _sha(SOLUTIONS / "01_linear_models" / "01_linear_models.ipynb")
+    summary = grade("01_linear_models", submissions, out, bundle=paths["bundle"], workers=2,
+                    timeout=TIMEOUT, memory_mb=1536, quiet=True)
+    listener.close()
+    return {"out": out, "summary": summary, "expected_zero": expected_zero,
+            "grades": read_grades(out), "listener": listener, "bundle": paths["bundle"],
+            "bundle_sha": bundle_sha, "solution_sha": solution_sha}
+
+
+def test_every_submission_graded(graded):
+    assert set(graded["grades"]) == set(graded["expected_zero"])
+    for name in graded["expected_zero"]:
+        results = json.loads((graded["out"] / name / "results.json").read_text())
+        assert results["extra_data"]["submission"] == name
+        assert (graded["out"] / name / "feedback.md").is_file()
+
+
+@pytest.mark.parametrize("name", [p.stem for p in ATTACKS] + [
+    "reordered_deleted_duplicated", "lost_ids_and_metadata", "edited_readonly",
+    "deleted_answer", "invalid_json", "not_a_notebook", "nbformat3", "honest"])
+def test_attack_scores(graded, name):
+    points = graded["grades"][name]
+    zero = graded["expected_zero"][name]
+    for question, full in POINTS.items():
+        want = 0.0 if question in zero else full
+        assert points[question] == pytest.approx(want), (
+            f"{name}: {question} earned {points[question]}, expected {want}\n"
+            + (graded["out"] / name / "feedback.md").read_text()[:3000])
+
+
+def test_files_outside_the_sandbox_untouched(graded):
+    assert _sha(graded["bundle"] / "bundle.json") == graded["bundle_sha"]
+    assert _sha(SOLUTIONS / "01_linear_models" / "01_linear_models.ipynb") == \
+        graded["solution_sha"]
+    assert not (graded["out"] / "fake.csv").exists()
+    text = (graded["out"] / "grades.csv").read_text()
+    assert "100" not in text.split("write_grades,q4,")[1].split(",")[0]
+    results = json.loads((graded["out"] / "write_grades" / "results.json").read_text())
+    assert results["score"] == pytest.approx(15 - POINTS["q4"])
+
+
+def test_no_network_connection_reached_the_host(graded):
+    assert graded["listener"].received == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uids exist only when grading as root")
+def test_no_sandbox_process_survives(graded):
+    survivors = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                status = open(f"/proc/{entry}/status").read()
+            except OSError:
+                continue
+            uid = int(status.split("Uid:")[1].split()[0])
+            if uid >= sandbox.SANDBOX_UID_BASE:
+                survivors.append((entry, uid))
+    assert survivors == []
+
+
+def test_feedback_flags_and_hides_hidden_tests(graded):
+    out = graded["out"]
+    flagged = {
+        "os_exit": "os._exit", "ctypes": None, "ipython_hooks": "get_ipython",
+        "monkeypatch": "builtins", "ignore_sigint": "signal", "fork_bomb": "processes",
+        "network": "network", "read_secrets": "outside its working directory",
+    }
+    for name, needle in flagged.items():
+        if needle is None or not (out / name).exists():
+            continue
+        feedback = (out / name / "feedback.md").read_text()
+        assert "Flagged for manual review" in feedback and needle in feedback, name
+    honest = (out / "honest" / "feedback.md").read_text()
+    assert "Flagged for manual review" not in honest
+    assert "15 / 15" in honest
+    # hidden tests are named with a message, but never show inputs or expected values
+    feedback = (out / "monkeypatch" / "feedback.md").read_text()
+    q1 = feedback.split("## q1")[1].split("## q2")[0]
+    public_line, *hidden_lines = [line for line in q1.splitlines() if "test" in line]
+    assert "expected" in public_line  # public tests say what was expected
+    bundle = json.loads((graded["bundle"] / "bundle.json").read_text())
+    for test in bundle["questions"][0]["tests"][1:]:
+        line = next(line for line in hidden_lines if test["label"] in line)
+        assert "values differ from the expected ones" in line
+        for number in decode(test["expected"]).ravel():
+            assert f"{number:.6g}" not in feedback and f"{number:.3g}" not in line
+
+
+def test_crashes_and_hangs_are_reported(graded):
+    out = graded["out"]
+    loop = (out / "infinite_loop" / "feedback.md").read_text()
+    assert "answer-4 hung (timed out)" in loop
+    exit_feedback = (out / "os_exit" / "feedback.md").read_text()
+    assert "answer-2 crashed the grading process" in exit_feedback
+    sigint = (out / "ignore_sigint" / "feedback.md").read_text()
+    assert f"timed out after {TIMEOUT:g} s" in sigint
+    flood = (out / "huge_output" / "feedback.md").read_text()
+    assert "answer-4" not in flood and "answer-5" not in flood  # later cells unaffected
+    invalid = (out / "invalid_json" / "feedback.md").read_text()
+    assert "not valid JSON" in invalid
+    edited = (out / "edited_readonly" / "feedback.md").read_text()
+    assert "was edited; the original was used" in edited
+    deleted = (out / "deleted_answer" / "feedback.md").read_text()
+    assert "answer-3 was not found" in deleted
+
+
+def test_regrading_is_idempotent(graded, tmp_path):
+    before = (graded["out"] / "grades.csv").read_text()
+    summary = grade("01_linear_models", graded["out"].parent / "submissions", graded["out"],
+                    bundle=graded["bundle"], workers=2, timeout=TIMEOUT, memory_mb=1536,
+                    quiet=True)
+    assert summary["graded"] == 0 and summary["skipped"] == summary["submissions"]
+    assert (graded["out"] / "grades.csv").read_text() == before
