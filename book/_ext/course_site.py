@@ -1,0 +1,82 @@
+"""Sphinx extension of the course website (loaded by _config.yml).
+
+1. Pages load nothing from other hosts. Jupyter Book 1 always loads
+   sphinx-thebe, which puts on every page a script with the URL of thebe on
+   unpkg.com (declared twice: a console error) and sphinx-thebe.js. The site has
+   no live-code button (thebe needs a remote kernel and a CDN), so those scripts
+   are dropped from every page.
+2. Links from a chapter to files of the repository outside the book (e.g.
+   ``../exercises/01_linear_models.ipynb``) become links to that file in the
+   repository (``repository.url`` of _config.yml); the built site does not
+   contain them. A link to a path that does not exist stays a build warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+
+
+def _is_thebe_script(script) -> bool:
+    filename = getattr(script, "filename", None) or str(script)
+    body = (getattr(script, "attributes", None) or {}).get("body", "")
+    return filename.endswith("sphinx-thebe.js") or "THEBE_JS_URL" in body
+
+
+def drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if scripts:
+        context["script_files"] = [s for s in scripts if not _is_thebe_script(s)]
+
+
+def repository_link(source_file, target: str, book_dir, repository_url: str,
+                    branch: str = "main") -> str | None:
+    """URL in the repository of ``target``, a relative link in ``source_file``.
+
+    ``source_file`` is the page's source in the book (book/notebooks/NAME.ipynb:
+    a link to, or a copy of, the repository's notebooks/NAME.ipynb). The link is
+    resolved from the repository's copy. Returns None when ``target`` is not a
+    relative path, does not exist, points into the book, or leaves the repository.
+    """
+    path, _, anchor = target.partition("#")
+    if not repository_url or not path or "://" in path or path.startswith(("/", "mailto:")):
+        return None
+    book_dir = Path(book_dir).resolve()
+    repository_dir = book_dir.parent
+    real_source = Path(source_file).resolve()  # follows the book/notebooks link
+    if real_source.is_relative_to(book_dir / "notebooks"):
+        # a copy of notebooks/ (where links cannot be made) stands for the original
+        real_source = repository_dir / real_source.relative_to(book_dir)
+    resolved = (real_source.parent / path).resolve()
+    if (not resolved.exists() or resolved.is_relative_to(book_dir)
+            or not resolved.is_relative_to(repository_dir)):
+        return None
+    kind = "tree" if resolved.is_dir() else "blob"
+    url = f"{repository_url.rstrip('/')}/{kind}/{branch}/{resolved.relative_to(repository_dir).as_posix()}"
+    return f"{url}#{anchor}" if anchor else url
+
+
+def link_repository_files(app, doctree) -> None:
+    options = app.config.html_theme_options or {}
+    repository_url = options.get("repository_url", "")
+    branch = options.get("repository_branch") or "main"
+    source_file = app.env.doc2path(app.env.docname)
+    for node in list(doctree.findall(addnodes.pending_xref)):
+        if node.get("reftype") != "myst" or node.get("refdomain"):
+            continue  # only markdown links that Sphinx could not place
+        url = repository_link(source_file, node["reftarget"], app.srcdir, repository_url, branch)
+        if url is None:
+            continue
+        reference = nodes.reference("", "", internal=False, refuri=url)
+        reference.extend(child.deepcopy() for child in node.children)
+        if not reference.astext():
+            reference += nodes.literal(node["reftarget"], node["reftarget"])
+        node.replace_self(reference)
+
+
+def setup(app):
+    app.connect("html-page-context", drop_thebe_scripts)
+    app.connect("doctree-read", link_repository_files)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
