@@ -154,15 +154,17 @@ def receptive_field(layers) -> list:
 
 # ----------------------------------------------------------------- drawing
 def plot_image(ax, image, title=None, cmap="gray", symmetric=False):
-    """Show a 2-D array; ``symmetric`` centres the colour scale on 0 (for signed outputs)."""
+    """Show a 2-D array; ``symmetric`` centres the colour scale on 0 (for signed outputs such as
+    edge responses) and clips it at the 99th percentile of |value| so thin edges stay visible."""
     image = np.asarray(image)
     if symmetric:
-        bound = max(float(np.abs(image).max()), 1e-12)
+        bound = max(float(np.percentile(np.abs(image), 99)), 1e-12)
         shown = ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
     else:
         shown = ax.imshow(image, cmap=cmap, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.grid(False)
     if title:
         ax.set_title(title, fontsize=9)
     return shown
@@ -220,7 +222,7 @@ def plot_receptive_field(ax, layers, input_size: int | None = None):
     """Nested squares: the input pixels one output unit of each layer sees."""
     fields = receptive_field(layers)
     largest = fields[-1]["size"]
-    input_size = input_size or largest + 2
+    input_size = input_size or largest + 2 + 4  # room for the legend below the squares
     ax.set_xlim(-0.5, input_size - 0.5)
     ax.set_ylim(input_size - 0.5, -0.5)
     for i in range(input_size + 1):
@@ -240,5 +242,5 @@ def plot_receptive_field(ax, layers, input_size: int | None = None):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"receptive field after {len(layers)} layer(s): {largest}×{largest}", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=7, loc="lower left", framealpha=0.8)
     return fields

@@ -113,6 +113,7 @@ def plot_maps(ax, maps, scale: str = "per_map", title=None, cmap="magma", n_colu
     ax.imshow(maps_mosaic(maps, scale, n_columns), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.grid(False)
     if title:
         ax.set_title(title, fontsize=10)
     return ax

@@ -54,6 +54,7 @@ def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh",
     Returns a dict of per-layer lists/arrays (index 0 = first layer):
       ``pre`` list of (n_samples, width) pre-activations,
       ``activations`` list of (n_samples, width) outputs,
+      ``pre_grads`` list of (n_samples, width) gradients ∂L/∂z_l of the pre-activations,
       ``activation_std`` (depth,), ``input_grad_norm`` (depth,) = ‖∂L/∂x_l‖
       (per-sample mean of the norm of the gradient reaching layer l's input),
       ``weight_grad_norm`` (depth,) = ‖∂L/∂W_l‖_F, ``dead`` (depth,) from
@@ -83,15 +84,18 @@ def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh",
             acts.append(x)
         dout = rng.standard_normal(x.shape) / n_samples
         input_grad, weight_grad = np.zeros(depth), np.zeros(depth)
+        pre_grads = [None] * depth
         for layer in reversed(range(depth)):
             linear_cache, act_cache = caches[layer]
             dz = backward(dout, act_cache)
+            pre_grads[layer] = dz
             dout, dw, _ = F.linear_backward(dz, linear_cache)
             input_grad[layer] = np.linalg.norm(dout, axis=1).mean()
             weight_grad[layer] = np.linalg.norm(dw)
     return {
         "pre": pre,
         "activations": acts,
+        "pre_grads": pre_grads,
         "activation_std": np.array([a.std() for a in acts]),
         "input_grad_norm": input_grad,
         "weight_grad_norm": weight_grad,

@@ -204,6 +204,8 @@ def plot_slice(ax, coords1, coords2, Z, trajectory=None, levels=20, log=True, co
     Z = np.asarray(Z, dtype=float)
     shown = np.log10(np.clip(Z, 1e-6, None)) if log else Z
     shown = np.where(np.isfinite(shown), shown, np.nanmax(shown[np.isfinite(shown)]))
+    if not np.isscalar(levels):  # fixed levels shared between panels: clip to them
+        shown = np.clip(shown, levels[0], levels[-1])
     contour = ax.contourf(coords1, coords2, shown, levels=levels, cmap="viridis")
     ax.contour(coords1, coords2, shown, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
     if colorbar:

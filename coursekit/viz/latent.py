@@ -117,6 +117,7 @@ def plot_image_grid(ax, images, values=None, dims=None, cmap="gray_r", title=Non
     ax.imshow(tile_images(images), cmap=cmap, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.grid(False)
     if values is not None and dims is not None:
         ax.set_xticks(np.arange(cols) * (w + 1) + w / 2 - 0.5)
         ax.set_xticklabels([f"{v:.1f}" for v in values], fontsize=7)

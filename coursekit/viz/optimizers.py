@@ -98,14 +98,17 @@ def race(surface, names=OPTIMIZERS, steps: int | None = None, **hyper) -> dict:
     return {name: optimizer_path(surface, name, steps, **hyper) for name in names}
 
 
-def plot_paths(ax, surface: Surface, results: dict, grid=None, legend: bool = True):
-    """Contours of ``surface`` with each optimizer's path on top."""
-    plot_surface_contours(ax, surface, grid)
+def plot_paths(ax, surface: Surface, results: dict, grid=None, legend: bool = True, contours: bool = True):
+    """Contours of ``surface`` (unless ``contours=False``: already drawn) with each optimizer's path."""
+    if contours:
+        plot_surface_contours(ax, surface, grid)
     for name, (path, _, diverged) in results.items():
         label = name + (" (diverged)" if diverged else "")
         ax.plot(path[:, 0], path[:, 1], "-", color=COLORS[name], lw=1.6, label=label, alpha=0.9)
         ax.plot(path[-1, 0], path[-1, 1], "o", color=COLORS[name], ms=4)
     ax.plot(*surface.start, "ko", ms=5)
+    for mx, my in surface.minima:
+        ax.plot(mx, my, "*", color="gold", ms=12, mec="k", mew=0.6, zorder=5)
     if legend:
         ax.legend(fontsize=7, loc="lower left", ncol=2, framealpha=0.8, frameon=True)
     return ax

@@ -88,6 +88,10 @@ def plot_gate_heatmap(ax, values, title=None, vmin=None, vmax=None, cmap=None, c
                       interpolation="nearest", origin="lower")
     ax.set_xlabel("time step t")
     ax.set_ylabel("unit")
+    ax.grid(False)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         ax.set_title(title, fontsize=10)
     if colorbar:

@@ -123,7 +123,7 @@ def surface_grid(surface: Surface, resolution: int = 120):
 
 
 def plot_surface_contours(ax, surface: Surface, grid=None, levels: int = 30):
-    """Filled contours of the surface (log-spaced levels where it spans decades), minima as stars."""
+    """Filled contours of the surface (log-spaced levels where it spans decades)."""
     xx, yy, zz = grid if grid is not None else surface_grid(surface)
     if surface.log_levels:
         shifted = zz - surface.f_min + 1e-3
@@ -133,8 +133,6 @@ def plot_surface_contours(ax, surface: Surface, grid=None, levels: int = 30):
         shown, label = zz, "f"
     ax.contourf(xx, yy, shown, levels=levels, cmap="Greys_r", alpha=0.55)
     ax.contour(xx, yy, shown, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
-    for mx, my in surface.minima:
-        ax.plot(mx, my, "*", color="gold", ms=12, mec="k", mew=0.6, zorder=5)
     ax.set_xlim(surface.xlim)
     ax.set_ylim(surface.ylim)
     ax.set_xlabel("x")

@@ -102,14 +102,48 @@ class FigureWidget:
 
     # -- drawing ------------------------------------------------------------------
     def draw(self, figure: Figure) -> None:
+        """Draw the current state on an empty ``figure`` (default: ``make_axes`` + ``draw_axes``)."""
+        self.draw_axes(self.make_axes(figure))
+
+    def make_axes(self, figure: Figure):
+        """Create the panels (subclasses that support fast redraws override this and ``draw_axes``)."""
         raise NotImplementedError
+
+    def draw_axes(self, axes) -> None:
+        raise NotImplementedError
+
+    def layout_key(self):
+        """A value that changes when the set of panels changes. ``None`` (the default) means:
+        rebuild the whole figure on every update. Otherwise the layout is computed once
+        (constrained layout, the expensive part of a redraw) and frozen, and an update only
+        clears and redraws the existing panels."""
+        return None
 
     def update(self) -> None:
         """Recompute, redraw the figure and refresh the PNG shown in the widget."""
-        self.figure.clear()
-        self.draw(self.figure)
-        self.image.value = figure_to_png(self.figure)
+        key = self.layout_key()
+        if key is None or key != getattr(self, "_frozen_key", None):
+            self.figure.clear()
+            self.figure.set_layout_engine("constrained")
+            if key is None:
+                self.draw(self.figure)
+            else:
+                self._axes = self.make_axes(self.figure)
+                self.draw_axes(self._axes)
+            self.image.value = figure_to_png(self.figure)
+            if key is not None:
+                self.figure.set_layout_engine("none")
+            self._frozen_key = key
+        else:
+            self.redraw_panels(self._axes)
+            self.image.value = figure_to_png(self.figure)
         self.redraw_count += 1
+
+    def redraw_panels(self, axes) -> None:
+        """Redraw into existing panels (default: clear each, then ``draw_axes``)."""
+        for ax in (axes.values() if isinstance(axes, dict) else axes):
+            ax.clear()
+        self.draw_axes(axes)
 
     def state(self) -> dict:
         raise NotImplementedError

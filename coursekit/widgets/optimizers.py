@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from coursekit.viz.optimizers import OPTIMIZERS, plot_loss_curves, plot_paths, race
-from coursekit.viz.surfaces import SURFACES, get_surface, surface_grid
+from coursekit.viz.optimizers import OPTIMIZERS, optimizer_path, plot_loss_curves, plot_paths, race
+from coursekit.viz.surfaces import SURFACES, get_surface, plot_surface_contours, surface_grid
 from coursekit.widgets.base import FigureWidget, new_static_figure
 
 
@@ -41,6 +41,7 @@ class OptimizerRace(FigureWidget):
         self.steps = widgets.IntSlider(value=defaults.steps, min=1, max=1000, step=1, description="steps")
         self.surface.observe(self._on_surface, names="value")
         self._grid_cache = {}
+        self._path_cache = {}
         self.results = {}
         self._build_ui()
         self.update()
@@ -70,12 +71,51 @@ class OptimizerRace(FigureWidget):
             self._grid_cache[name] = surface_grid(get_surface(name), resolution=100)
         return self._grid_cache[name]
 
-    def draw(self, figure):
-        surface = get_surface(self.surface.value)
-        self.results = race(surface, self.optimizers.value, self.steps.value, **self.hyperparameters())
+    def make_axes(self, figure):
         ax_paths, ax_loss = figure.subplots(1, 2, width_ratios=(1.15, 1))
-        plot_paths(ax_paths, surface, self.results, self._grid(surface.name))
-        plot_loss_curves(ax_loss, surface, self.results)
+        return {"paths": ax_paths, "loss": ax_loss}
+
+    def layout_key(self):
+        return self.surface.value  # the contours are redrawn only when the surface changes
+
+    def draw_axes(self, axes):
+        surface = get_surface(self.surface.value)
+        plot_surface_contours(axes["paths"], surface, self._grid(surface.name))
+        self._draw_results(axes)
+
+    def redraw_panels(self, axes):
+        # keep the contours, replace the paths (much cheaper than redrawing the surface)
+        for artist in [*axes["paths"].get_lines(), *axes["paths"].texts]:
+            artist.remove()
+        axes["loss"].clear()
+        self._draw_results(axes)
+
+    #: the hyperparameters each optimizer's path depends on (a path is recomputed only
+    #: when one of its own settings changes; moving the momentum slider leaves Adam alone)
+    DEPENDS_ON = {"GD": ("lr_gradient",), "momentum": ("lr_gradient", "momentum"),
+                  "Nesterov": ("lr_gradient", "momentum"), "AdaGrad": ("lr_adaptive",),
+                  "RMSprop": ("lr_adaptive", "rho"), "AdaDelta": ("rho",),
+                  "Adam": ("lr_adaptive", "beta1", "beta2")}
+
+    def _path(self, surface, name):
+        hyper = self.hyperparameters()
+        key = (surface.name, name, tuple(hyper[h] for h in self.DEPENDS_ON[name]))
+        steps = self.steps.value
+        cached = self._path_cache.get(key)
+        if cached is None or cached[0] < steps:
+            path, losses, diverged = optimizer_path(surface, name, steps, **hyper)
+            cached = self._path_cache[key] = (steps, path, losses, diverged)
+            if len(self._path_cache) > 500:  # a long session: forget the oldest paths
+                self._path_cache.pop(next(iter(self._path_cache)))
+        _, path, losses, diverged = cached
+        # a path computed for more steps contains the shorter one
+        return path[: steps + 1], losses[: steps + 1], diverged and len(path) <= steps + 1
+
+    def _draw_results(self, axes):
+        surface = get_surface(self.surface.value)
+        self.results = {name: self._path(surface, name) for name in self.optimizers.value}
+        plot_paths(axes["paths"], surface, self.results, contours=False)
+        plot_loss_curves(axes["loss"], surface, self.results)
         diverged = [name for name, (_, _, d) in self.results.items() if d]
         self.message.value = (f"<b>diverged:</b> {', '.join(diverged)} — lower its learning rate"
                               if diverged else f"<i>{surface.notes}</i>")
