@@ -20,6 +20,7 @@ The site ends up in book/_build/html (or DIR/_build/html with --path-output).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import filecmp
 import os
 import shutil
@@ -135,6 +136,24 @@ def link_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR, link: Path = BOOK_NOTEBO
     return link
 
 
+@contextlib.contextmanager
+def _exclusive(lock_file: Path):
+    """Hold a lock on ``lock_file`` (POSIX): two builds at once (pytest -n, make book
+    during a test run) must not rewrite book/_local_static/ under each other."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no concurrent builds expected
+        yield
+        return
+    lock_file.parent.mkdir(exist_ok=True)
+    with open(lock_file, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def jupyter_book_command() -> list[str]:
     """The jupyter-book of the environment this Python runs in."""
     script = Path(sys.executable).parent / ("jupyter-book.exe" if os.name == "nt" else "jupyter-book")
@@ -151,9 +170,10 @@ def build(path_output: Path | None = None, *, fresh: bool = False, strict: bool 
     ``fresh`` rebuilds every page (``--all``); ``strict`` turns Sphinx warnings
     into a failed build (``-W --keep-going``, all warnings listed first).
     """
-    ensure_npm_packages()
-    prepare_static()
-    link_notebooks(notebooks_dir)
+    with _exclusive(LOCAL_STATIC / ".build.lock"):
+        ensure_npm_packages()
+        prepare_static()
+        link_notebooks(notebooks_dir)
     command = jupyter_book_command() + ["build", str(BOOK_DIR), "--builder", "html"]
     if path_output is not None:
         command += ["--path-output", str(path_output)]

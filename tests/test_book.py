@@ -32,7 +32,7 @@ BOOK = REPO / "book"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--no-first-run"]
-INSTALL_CHROMIUM = ("install Debian's chromium to run them: `apt-get install chromium` "
+INSTALL_CHROMIUM = ("the browser tests need it: install it with `apt-get install chromium` "
                     "(and the book extra: pip install -c constraints.txt -e '.[book]')")
 
 # myst-nb shows, for each output, the first of these MIME types it has (HTML builder).
@@ -286,8 +286,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def browser():
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
+    # CHROMIUM_PATH picks another Chromium build (e.g. on macOS).
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).is_file():
         _skip_or_fail_in_ci(f"headless Chromium not found; {INSTALL_CHROMIUM}")
     try:
         from playwright.sync_api import sync_playwright
