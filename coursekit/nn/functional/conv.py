@@ -136,12 +136,9 @@ def conv1d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     x = as_float_array("x", x)
     check_ndim("x", x, (3,), "(N, C, L)")
     check_ndim("w", w, (3,), "(F, C, K)")
-    for name, v, check in (("stride", stride, None), ("padding", padding, check_nonnegative_int),
-                           ("dilation", dilation, None)):
-        if isinstance(v, (tuple, list)):
-            raise ValueError(f"{name} of a 1-D convolution must be a single int, got {v!r}")
-        if check:
-            check(name, v)
+    for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        if isinstance(value, (tuple, list)):  # ints are checked by conv2d_forward
+            raise ValueError(f"{name} of a 1-D convolution must be a single int, got {value!r}")
     out, cache = conv2d_forward(x[:, :, None, :], w[:, :, None, :], b,
                                 stride=(1, stride), padding=(0, padding), dilation=(1, dilation))
     return out[:, :, 0, :], cache
