@@ -31,7 +31,7 @@ def _check(args) -> int:
     for line in problems:
         print(f"note: {line}")
     print(report.text())
-    print(f"public tests: {report.points:g}/{report.max_points:g} points")
+    print(f"public tests: {report.points:.3g}/{report.max_points:.3g} points")
     return 0 if report.passed else 1
 
 

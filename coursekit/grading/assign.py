@@ -149,9 +149,20 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
 
 def assign(solutions: Path, out: Path, bundle_root: Path = DEFAULT_BUNDLE_ROOT,
            public_dir: Path = PUBLIC_DIR) -> list[dict]:
-    """Assign every assignment folder under ``solutions``."""
-    return [assign_one(folder, Path(out), Path(bundle_root), Path(public_dir))
-            for folder in find_assignments(Path(solutions))]
+    """Assign every assignment folder under ``solutions``.
+
+    A broken assignment does not stop the others; all problems are raised together
+    at the end (``ValueError``).
+    """
+    summaries, problems = [], []
+    for folder in find_assignments(Path(solutions)):
+        try:
+            summaries.append(assign_one(folder, Path(out), Path(bundle_root), Path(public_dir)))
+        except (ValueError, TypeError) as error:
+            problems.append(str(error))
+    if problems:
+        raise ValueError("\n".join(problems))
+    return summaries
 
 
 def load_bundle(bundle_dir: Path) -> dict:

@@ -66,7 +66,7 @@ class CheckReport:
             got = sum(s.points for s in scores)
             top = sum(s.max_points for s in scores)
             mark = "PASS" if all(s.status == "passed" for s in scores) else "FAIL"
-            lines.append(f"{qid}: {mark}  {got:g}/{top:g} points from public tests"
+            lines.append(f"{qid}: {mark}  {got:.3g}/{top:.3g} points from public tests"
                          + (f" (+{self.hidden.get(qid, 0)} hidden tests at grading)"
                             if self.hidden.get(qid) else ""))
             for score in scores:

@@ -49,15 +49,16 @@ def _accuracy_credit(test: dict, labels: np.ndarray, predictions) -> tuple[float
                      f"row, shape {labels.shape}")
     if predictions.dtype.kind == "f" and np.isnan(predictions).any():
         return 0.0, "NaN found in the predictions"
-    accuracy = float(np.mean(predictions == labels))
+    correct = int(np.sum(predictions == labels))
+    accuracy = correct / labels.size
     credit = 0.0
     for level, fraction in test["thresholds"]:
         if accuracy >= level:
             credit = max(credit, fraction)
     best = max(level for level, fraction in test["thresholds"] if fraction == 1.0) \
         if any(fraction == 1.0 for _, fraction in test["thresholds"]) else None
-    target = f" (full credit from {best:.0%})" if best is not None else ""
-    return credit, f"accuracy {accuracy:.1%}{target}"
+    target = f"; full credit from {best:.1%}" if best is not None else ""
+    return credit, f"accuracy {accuracy:.2%} ({correct}/{labels.size}){target}"
 
 
 def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> TestScore:

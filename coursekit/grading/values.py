@@ -88,7 +88,7 @@ def encode(value, _depth: int = 0):
         # JSON has no NaN/inf: store them as tagged strings
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if type(value) is np.ndarray:
-        array = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        array = np.array(value, dtype=value.dtype.newbyteorder("<"), order="C")  # keeps 0-d
         return {
             "__ndarray__": base64.b64encode(array.tobytes()).decode("ascii"),
             "dtype": array.dtype.str,

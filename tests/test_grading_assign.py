@@ -1,0 +1,152 @@
+"""coursekit assign: committed exercises are fresh; reference = full marks, unsolved = 0."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from grading_support import POINTS, REPO, SOLUTIONS, make_bundle, read_grades
+
+from coursekit.grading.assign import assign, assign_one, find_assignments
+from coursekit.grading.check import PUBLIC_DIR
+from coursekit.grading.grade import grade
+from coursekit.grading.values import decode
+
+
+def _same_public(committed, fresh, where="") -> None:
+    """Public test files must match; floats within 1e-9 (BLAS may differ in the last bit)."""
+    if isinstance(fresh, dict) and "__ndarray__" in fresh:
+        a, b = decode(committed), decode(fresh)
+        assert a.shape == b.shape and a.dtype == b.dtype, where
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=where)
+    elif isinstance(fresh, dict):
+        assert isinstance(committed, dict) and set(committed) == set(fresh), where
+        for key in fresh:
+            _same_public(committed[key], fresh[key], f"{where}.{key}")
+    elif isinstance(fresh, list):
+        assert isinstance(committed, list) and len(committed) == len(fresh), where
+        for i, (c, f) in enumerate(zip(committed, fresh)):
+            _same_public(c, f, f"{where}[{i}]")
+    elif isinstance(fresh, float):
+        assert committed == pytest.approx(fresh, rel=1e-9, abs=1e-12), where
+    else:
+        assert committed == fresh, where
+
+
+def test_committed_exercises_equal_a_fresh_assign(tmp_path):
+    """exercises/ and the public tests must be exactly what `coursekit assign` writes."""
+    summaries = assign(SOLUTIONS, tmp_path / "exercises", tmp_path / "bundles",
+                       tmp_path / "public")
+    names = sorted(s["assignment"] for s in summaries)
+    assert names == sorted(p.name for p in find_assignments(SOLUTIONS))
+    committed = sorted(p.name for p in (REPO / "exercises").glob("*.ipynb"))
+    assert committed == sorted(f"{n}.ipynb" for n in names), (
+        "exercises/ must hold exactly one notebook per solutions/ folder: run `make assign`")
+    for name in names:
+        fresh = (tmp_path / "exercises" / f"{name}.ipynb").read_text()
+        assert (REPO / "exercises" / f"{name}.ipynb").read_text() == fresh, (
+            f"exercises/{name}.ipynb differs from a fresh `coursekit assign`: run `make assign`"
+            " and commit the result (never edit exercises/ by hand)")
+        public = PUBLIC_DIR / f"{name}.json"
+        assert public.is_file(), f"{public} missing: run `make assign`"
+        _same_public(json.loads(public.read_text()),
+                     json.loads((tmp_path / "public" / f"{name}.json").read_text()), name)
+
+
+def test_release_notebook_has_no_solutions_and_stable_ids(tmp_path):
+    paths = make_bundle(tmp_path)
+    release = json.loads(paths["release"].read_text())
+    text = json.dumps(release)
+    assert "BEGIN SOLUTION" not in text and "np.linalg.solve(X.T @ X, X.T @ y)" not in text
+    ids = [c["id"] for c in release["cells"]]
+    assert len(set(ids)) == len(ids)
+    assert [i for i in ids if i.startswith("answer-")] == [f"answer-{k}" for k in range(1, 6)]
+    for cell in release["cells"]:
+        meta = cell["metadata"]["coursekit"]
+        assert cell.get("outputs", []) == []
+        if meta["kind"] == "readonly":
+            assert cell["metadata"]["editable"] is False and len(meta["checksum"]) == 16
+    bundle = json.loads((paths["bundle"] / "bundle.json").read_text())
+    assert sum(q["points"] for q in bundle["questions"]) == sum(POINTS.values())
+    # the bundle needs no reference code: no solution source inside it
+    assert "np.linalg.solve(X.T @ X, X.T @ y)" not in json.dumps(bundle)
+    assert (paths["bundle"].stat().st_mode & 0o777) == 0o700
+
+
+def test_public_tests_hold_no_hidden_tests(tmp_path):
+    paths = make_bundle(tmp_path)
+    public = json.loads((paths["public"] / "01_linear_models.json").read_text())
+    bundle = json.loads((paths["bundle"] / "bundle.json").read_text())
+    for pub, full in zip(public["questions"], bundle["questions"]):
+        hidden = [t for t in full["tests"] if t["visibility"] == "hidden"]
+        assert pub["hidden_tests"] == len(hidden) > 0
+        assert all(t["visibility"] == "public" for t in pub["tests"])
+        public_args = json.dumps([t["args"] for t in pub["tests"]])
+        for test in hidden:
+            assert json.dumps(test["args"])[:200] not in public_args
+
+
+def test_reference_gets_full_marks_and_unsolved_gets_zero(tmp_path):
+    paths = make_bundle(tmp_path)
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    shutil.copy(SOLUTIONS / "01_linear_models" / "01_linear_models.ipynb",
+                submissions / "reference.ipynb")
+    shutil.copy(paths["release"], submissions / "unsolved.ipynb")
+    out = tmp_path / "out"
+    grade("01_linear_models", submissions, out, bundle=paths["bundle"], workers=2,
+          timeout=60, quiet=True)
+    grades = read_grades(out)
+    assert grades["reference"] == pytest.approx(POINTS)
+    assert grades["unsolved"] == {q: 0.0 for q in POINTS}
+    record = json.loads((out / "unsolved" / "results.json").read_text())["extra_data"]
+    assert record["error"] is None  # graded normally, no grader error
+    assert not [n for n in record["notes"] if "crashed" in n or "hung" in n]
+    messages = [t["message"] for q in record["questions"] for t in q["tests"]]
+    assert all("NotImplementedError" in m or "not defined" in m for m in messages)
+
+
+def _copy_assignment(tmp_path):
+    folder = tmp_path / "solutions" / "01_linear_models"
+    shutil.copytree(SOLUTIONS / "01_linear_models", folder)
+    return folder
+
+
+def test_assign_refuses_tests_the_reference_fails(tmp_path):
+    folder = _copy_assignment(tmp_path)
+    tests = folder / "tests.py"
+    tests.write_text(tests.read_text().replace(
+        'value("best_lambda")', 'value("best_lambda", expected=123.0)'))
+    with pytest.raises(ValueError, match=r"q5 hidden/2 best_lambda: the reference solution "
+                                         r"does not pass: expected 123, got 0.01"):
+        assign_one(folder, tmp_path / "ex", tmp_path / "b", tmp_path / "p")
+
+
+def test_assign_names_missing_setup_cell_and_markers(tmp_path):
+    folder = _copy_assignment(tmp_path)
+    notebook_path = folder / "01_linear_models.ipynb"
+    notebook = json.loads(notebook_path.read_text())
+    original = json.dumps(notebook)
+    for cell in notebook["cells"]:
+        cell["source"] = "".join(cell["source"]).replace('checker("01_linear_models")',
+                                                         'checker("other")')
+    notebook_path.write_text(json.dumps(notebook))
+    with pytest.raises(ValueError, match=r'(?s)must start with a setup cell.*check = checker\('
+                                         r'"01_linear_models"\)'):
+        assign_one(folder, tmp_path / "ex", tmp_path / "b", tmp_path / "p")
+    notebook = json.loads(original)
+    for cell in notebook["cells"]:
+        cell["source"] = "".join(cell["source"]).replace("### END SOLUTION", "", 1)
+    notebook_path.write_text(json.dumps(notebook))
+    with pytest.raises(ValueError, match="BEGIN SOLUTION inside another solution block|"
+                                         "without ### END SOLUTION"):
+        assign_one(folder, tmp_path / "ex", tmp_path / "b", tmp_path / "p")
+
+
+def test_find_assignments_rejects_a_folder_without_tests(tmp_path):
+    with pytest.raises(ValueError, match="no assignment in"):
+        find_assignments(tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        find_assignments(tmp_path / "missing")

@@ -1,0 +1,124 @@
+"""Solution stripping and rebuilding a submission from the release notebook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from coursekit.grading.notebook import (
+    STUB_MESSAGE,
+    SubmissionError,
+    read_submission,
+    rebuild,
+    strip_solution,
+)
+
+
+def test_strip_solution_keeps_signature_and_indentation():
+    source = ("def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    y = x + 1\n"
+              "    return y\n    ### END SOLUTION\n\n### BEGIN SOLUTION\nz = f(1)\n"
+              "### END SOLUTION\nprint(z)")
+    stripped, found = strip_solution(source)
+    assert found
+    assert stripped == (f'def f(x):\n    """Doc."""\n    raise NotImplementedError("{STUB_MESSAGE}")'
+                        f'\n\nraise NotImplementedError("{STUB_MESSAGE}")\nprint(z)')
+    assert strip_solution("x = 1") == ("x = 1", False)
+    assert strip_solution("### BEGIN SOLUTION\nanswer\n### END SOLUTION", "markdown")[0] == \
+        "YOUR ANSWER HERE"
+    with pytest.raises(ValueError, match="without ### END SOLUTION"):
+        strip_solution("### BEGIN SOLUTION\nx = 1")
+    with pytest.raises(ValueError, match="line 1: ### END SOLUTION without"):
+        strip_solution("### END SOLUTION")
+
+
+def _release():
+    def cell(cell_id, kind, source, cell_type="code"):
+        meta = {"id": cell_id, "kind": kind}
+        if kind == "readonly":
+            from coursekit.grading.notebook import checksum
+
+            meta["checksum"] = checksum(source)
+        return {"cell_type": cell_type, "id": cell_id, "source": source,
+                "metadata": {"coursekit": meta}}
+
+    return {"cells": [
+        cell("cell-1", "readonly", "# Title", "markdown"),
+        cell("cell-2", "readonly", "import numpy as np"),
+        cell("answer-1", "answer", "def f(x):\n    raise NotImplementedError"),
+        cell("cell-3", "readonly", "check('q1')"),
+        cell("answer-2", "answer", "def g(x):\n    raise NotImplementedError"),
+    ], "metadata": {}}
+
+
+def _answers(notebook):
+    return {c["id"]: c["source"] for c in notebook["cells"]
+            if c["metadata"]["coursekit"]["kind"] == "answer"}
+
+
+def _student(*cells):
+    return [{"cell_type": t, "source": s, "id": i, "metadata": m} for t, s, i, m in cells]
+
+
+def test_rebuild_matches_by_id_then_metadata_then_first_line_then_position():
+    release = _release()
+    by_id = _student(("code", "def f(x):\n    return 1", "answer-1", {}),
+                     ("code", "def g(x):\n    return 2", "answer-2", {}))
+    rebuilt, notes = rebuild(release, by_id)
+    assert _answers(rebuilt) == {"answer-1": "def f(x):\n    return 1",
+                                 "answer-2": "def g(x):\n    return 2"}
+    assert notes == []
+    # ids retyped, metadata kept; then metadata lost too, cells reordered
+    by_meta = _student(("code", "def g(x):\n    return 2", "zz", {"coursekit": {"id": "answer-2"}}),
+                       ("code", "def f(x):\n    return 1", "yy", {"coursekit": {"id": "answer-1"}}))
+    assert _answers(rebuild(release, by_meta)[0])["answer-2"] == "def g(x):\n    return 2"
+    by_line = _student(("code", "def g(x):\n    return 2", "a", {}),
+                       ("code", "def f(x):\n    return 1", "b", {}))
+    assert _answers(rebuild(release, by_line)[0]) == {"answer-1": "def f(x):\n    return 1",
+                                                      "answer-2": "def g(x):\n    return 2"}
+    # renamed functions, same number of code cells: by position
+    by_position = _student(("code", "import numpy as np", "p", {}),
+                           ("code", "def f_new(x):\n    return 1", "q", {}),
+                           ("code", "check('q1')", "r", {}),
+                           ("code", "def g_new(x):\n    return 2", "s", {}))
+    assert _answers(rebuild(release, by_position)[0])["answer-1"].startswith("def f_new")
+
+
+def test_rebuild_ignores_edited_readonly_cells_and_notes_problems():
+    release = _release()
+    student = _student(("code", "import os; os._exit(0)", "cell-2", {}),
+                       ("code", "def f(x):\n    return 1", "answer-1", {}),
+                       ("code", "def f(x):\n    return 3", "answer-1", {}))
+    rebuilt, notes = rebuild(release, student)
+    sources = [c["source"] for c in rebuilt["cells"]]
+    assert "import numpy as np" in sources and "import os; os._exit(0)" not in sources
+    assert _answers(rebuilt)["answer-1"] == "def f(x):\n    return 3"  # the last duplicate
+    assert _answers(rebuilt)["answer-2"] == release["cells"][4]["source"]  # unanswered
+    assert any("read-only cell cell-2 was edited" in n for n in notes)
+    assert any("2 cells match answer-1 (by id)" in n for n in notes)
+    assert any("answer cell answer-2 was not found" in n for n in notes)
+    assert [c["id"] for c in rebuilt["cells"]] == [c["id"] for c in release["cells"]]
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe\x00", "not UTF-8"),
+    (b"[1, 2]", "not a Jupyter notebook"),
+    (json.dumps({"worksheets": []}).encode(), "nbformat 3 is not supported"),
+])
+def test_unreadable_submissions_name_the_reason(tmp_path, content, reason):
+    path = tmp_path / "s.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(SubmissionError, match=reason):
+        read_submission(path)
+
+
+def test_read_submission_tolerates_odd_cells(tmp_path):
+    path = tmp_path / "s.ipynb"
+    path.write_text(json.dumps({"cells": [
+        {"cell_type": "code", "source": ["a = 1\n", "b = 2"], "metadata": "lost"},
+        {"cell_type": "weird", "source": "x"}, "not a cell",
+        {"cell_type": "code", "source": 42}, {"cell_type": "markdown"}]}))
+    cells = read_submission(path)
+    assert cells == [{"cell_type": "code", "source": "a = 1\nb = 2", "id": None, "metadata": {}},
+                     {"cell_type": "markdown", "source": "", "id": None, "metadata": {}}]
