@@ -122,3 +122,13 @@ def test_read_submission_tolerates_odd_cells(tmp_path):
     cells = read_submission(path)
     assert cells == [{"cell_type": "code", "source": "a = 1\nb = 2", "id": None, "metadata": {}},
                      {"cell_type": "markdown", "source": "", "id": None, "metadata": {}}]
+
+
+def test_rebuild_matches_by_defined_name_when_the_signature_changed():
+    release = _release()
+    student = _student(("code", "x = 0", "extra", {}),  # an extra cell: positions shift
+                       ("code", "def f(x, scale=2):\n    return scale", "n1", {}),
+                       ("code", "# helper\ndef g(x, y=None):\n    return 2", "n2", {}))
+    answers = _answers(rebuild(release, student)[0])
+    assert answers == {"answer-1": "def f(x, scale=2):\n    return scale",
+                       "answer-2": "# helper\ndef g(x, y=None):\n    return 2"}

@@ -174,6 +174,16 @@ def _metadata_id(cell: dict):
     return meta.get("id") if type(meta) is dict else None
 
 
+_DEFINITION = re.compile(r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=]*)?=[^=]",
+                         re.M)
+
+
+def _defined_names(source: str) -> list[str]:
+    """Names a cell defines at top level (def, class, assignment), in order; no parsing,
+    so a cell with a syntax error still matches."""
+    return [m.group(1) or m.group(2) for m in _DEFINITION.finditer(source)]
+
+
 def _first_line(source: str) -> str:
     for line in source.splitlines():
         if line.strip() and not line.strip().startswith("#"):
@@ -183,6 +193,10 @@ def _first_line(source: str) -> str:
 
 def rebuild(release, cells: list[dict]):
     """Paste the student's answer cells into a copy of the release notebook.
+
+    Each answer cell is found by id, then by ``metadata.coursekit.id``, then by its
+    first line, then by the first name it defines, then by position (same number of
+    code cells). Cells that are copies of read-only cells are never answers.
 
     ``release`` is plain data (``plain_notebook``); so is the result.
 
@@ -223,6 +237,10 @@ def rebuild(release, cells: list[dict]):
             head = _first_line(answer["source"])
             chosen = pick([i for i in candidates if _first_line(code[i]["source"]) == head],
                           "by first line", cell_id)
+        if chosen is None and _defined_names(answer["source"]):
+            first = _defined_names(answer["source"])[0]
+            chosen = pick([i for i in candidates if first in _defined_names(code[i]["source"])],
+                          f"by the name {first}", cell_id)
         if chosen is None and len(code) == len(release_code):
             position = next(i for i, c in enumerate(release_code) if c is not None
                             and c["metadata"]["coursekit"]["id"] == cell_id)

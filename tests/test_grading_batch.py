@@ -1,0 +1,64 @@
+"""A batch of 50 honest (varied) submissions grades exactly right with --workers 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from grading_support import POINTS, honest_submissions, make_bundle, read_grades
+
+from coursekit.grading import sandbox
+from coursekit.grading.grade import grade
+
+
+def test_fifty_honest_submissions(tmp_path, capsys):
+    paths = make_bundle(tmp_path)
+    expected = honest_submissions(paths["release"], tmp_path / "submissions", 50)
+    out = tmp_path / "out"
+    summary = grade("01_linear_models", tmp_path / "submissions", out, bundle=paths["bundle"],
+                    workers=2, timeout=60)
+    assert summary["graded"] == summary["submissions"] == 50
+    grades = read_grades(out)
+    assert grades == {name: pytest.approx(points) for name, points in expected.items()}
+    # a mix was graded: every question has both right and wrong answers
+    for question in POINTS:
+        earned = {grades[name][question] for name in grades}
+        assert earned == {0.0, POINTS[question]}
+    with open(out / "grades.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 50 * len(POINTS)
+    assert {row["status"] for row in rows} <= {"passed", "failed", "error"}
+    results = json.loads((out / "student000" / "results.json").read_text())
+    assert results["score"] == pytest.approx(sum(expected["student000"].values()))
+    assert {"name", "score", "max_score", "output", "visibility"} <= set(results["tests"][0])
+    assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(15.0)
+    # progress lines and, where protections are missing, exactly one warning
+    err = capsys.readouterr().err
+    assert err.count("student0") == 50
+    assert err.count("warning") == (1 if sandbox.missing_protections(
+        sandbox.capabilities()) else 0)
+
+
+def test_weaker_sandbox_warns_once_and_still_grades(tmp_path, capsys, monkeypatch):
+    """Where root or Landlock is missing, grading goes on after a single warning."""
+    from coursekit.grading import engine
+    from coursekit.grading.assign import load_bundle, plan_of
+    from coursekit.grading.notebook import read_submission, rebuild
+
+    paths = make_bundle(tmp_path)
+    honest_submissions(paths["release"], tmp_path / "subs", 1)
+    bundle = load_bundle(paths["bundle"])
+    notebook, _ = rebuild(bundle["release"],
+                          read_submission(tmp_path / "subs" / "student000" / "submission.ipynb"))
+    weak = {"root": False, "landlock": False}
+    run = engine.execute(notebook, plan_of(bundle["questions"]), sandbox.Limits(timeout=60),
+                         sandboxed=True, caps=weak)
+    assert run.runs == 1 and len(run.outcomes) == 21
+    assert all("value" in outcome for outcome in run.outcomes.values())
+    monkeypatch.setattr(sandbox, "capabilities", lambda: weak)
+    grade("01_linear_models", tmp_path / "subs", tmp_path / "out", bundle=paths["bundle"],
+          workers=1, timeout=60)
+    err = capsys.readouterr().err
+    assert err.count("warning: weaker sandbox") == 1
+    assert "not running as root" in err and "Landlock is not available" in err
