@@ -16,7 +16,13 @@ from coursekit.viz.conv import (
 )
 from coursekit.viz.embedding import nearest_neighbours, pca_2d
 from coursekit.viz.gradient_flow import dead_fraction, layer_statistics
-from coursekit.viz.playground import PlaygroundModel, neuron_grid, neuron_mosaic, parse_activations, parse_layers
+from coursekit.viz.playground import (
+    PlaygroundModel,
+    neuron_grid,
+    neuron_mosaic,
+    parse_activations,
+    parse_layers,
+)
 
 
 # ------------------------------------------------------------------ playground

@@ -5,7 +5,13 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit.viz.features import feature_maps, layer_filters, maps_mosaic, named_layers, normalize_maps
+from coursekit.viz.features import (
+    feature_maps,
+    layer_filters,
+    maps_mosaic,
+    named_layers,
+    normalize_maps,
+)
 from coursekit.viz.landscape import (
     get_weights,
     interpolate_1d,

@@ -141,12 +141,17 @@ def plot_distributions(ax, values, title, bins=40, max_layers=6):
     colors = ["#440154", "#3b528b", "#21918c", "#5ec962", "#b5de2b", "#fde725"]
     for k, i in enumerate(chosen):
         data = np.ravel(values[i])
+        if not np.isfinite(data).any():
+            continue
         ax.hist(data[np.isfinite(data)], bins=bins, range=(low, high), histtype="step", lw=1.3,
                 density=True, color=colors[k % len(colors)], label=f"layer {i + 1}")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("value")
     ax.set_ylabel("density")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "all values are zero", ha="center", va="center", transform=ax.transAxes)
     return ax
 
 

@@ -45,11 +45,8 @@ class ActivationExplorer(FigureWidget):
 
     def _on_activation(self, change):
         # jump α to a value that makes sense for the new function, with a single redraw
-        self._hold = True
-        try:
+        with self.hold_redraws():
             self.alpha.value = DEFAULT_ALPHA.get(change["new"], self.alpha.value)
-        finally:
-            self._hold = False
 
     def x(self) -> np.ndarray:
         return np.linspace(-self.x_max.value, self.x_max.value, 801)

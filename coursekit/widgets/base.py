@@ -16,6 +16,7 @@ Subclasses define:
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import ipywidgets as widgets
@@ -86,6 +87,16 @@ class FigureWidget:
             if hasattr(control, "value") and not isinstance(control, widgets.Button):
                 control.observe(self._on_change, names="value")
 
+    @contextlib.contextmanager
+    def hold_redraws(self):
+        """Within this block, control changes do not redraw (nested blocks are fine)."""
+        previous = self._hold
+        self._hold = True
+        try:
+            yield
+        finally:
+            self._hold = previous
+
     def _on_change(self, change=None) -> None:
         if not self._hold:
             self.update()
@@ -150,13 +161,10 @@ class FigureWidget:
 
     def set(self, **values) -> None:
         """Set several controls at once with a single redraw, e.g. ``w.set(lr=0.1, steps=50)``."""
-        self._hold = True
-        try:
+        with self.hold_redraws():
             for name, value in values.items():
                 control = getattr(self, name, None)
                 if control is None or not hasattr(control, "value"):
                     raise ValueError(f"{type(self).__name__} has no control named {name!r}")
                 control.value = value
-        finally:
-            self._hold = False
         self.update()

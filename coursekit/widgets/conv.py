@@ -71,11 +71,8 @@ class ConvExplorer(FigureWidget):
                 self.position, self.n_layers]
 
     def _on_preset(self, change):
-        self._hold = True
-        try:
+        with self.hold_redraws():
             self.kernel.value = _kernel_text(KERNEL_PRESETS[change["new"]])
-        finally:
-            self._hold = False
 
     # ---------------------------------------------------------------- state
     def image_array(self) -> np.ndarray:
@@ -120,11 +117,8 @@ class ConvExplorer(FigureWidget):
             return
         self._output = output = self.output()
         n_positions = size[0] * size[1]
-        self._hold = True
-        try:
+        with self.hold_redraws():
             self.position.max = self.play.max = n_positions - 1
-        finally:
-            self._hold = False
         p, s, d = self.padding.value, self.stride.value, self.dilation.value
         self.formula.value = ("output size: " + output_size_formula(image.shape[0], kernel.shape[0], p, s, d)
                               + (f" (rows) × {size[1]} (columns)" if size[0] != size[1] else ""))

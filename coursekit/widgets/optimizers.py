@@ -52,13 +52,10 @@ class OptimizerRace(FigureWidget):
 
     def _on_surface(self, change):
         defaults = get_surface(change["new"])
-        self._hold = True
-        try:
+        with self.hold_redraws():
             self.lr_gradient.value = defaults.lr_gradient
             self.lr_adaptive.value = defaults.lr_adaptive
             self.steps.value = defaults.steps
-        finally:
-            self._hold = False
 
     def hyperparameters(self) -> dict:
         return {"lr_gradient": self.lr_gradient.value, "lr_adaptive": self.lr_adaptive.value,

@@ -167,11 +167,8 @@ class Playground(FigureWidget):
 
             self.model.train(epochs, stop=self.stop_flag, callback=every_epoch)
             self._refresh()
-            self._hold = True
-            try:
+            with self.hold_redraws():
                 self.play_button.value = False
-            finally:
-                self._hold = False
             self.play_button.description = "▶ play"
 
         if blocking:
