@@ -18,9 +18,9 @@ ANSWER_OF = {"q1": "answer-1", "q2": "answer-2", "q3": "answer-3", "q4": "answer
              "q5": "answer-5"}
 
 
-def make_bundle(root: Path) -> dict:
-    """Assign chapter 01 into ``root`` (exercises, public tests, bundle); returns paths."""
-    summary = assign_one(SOLUTIONS / ASSIGNMENT, root / "exercises", root / "bundles",
+def make_bundle(root: Path, assignment: str = ASSIGNMENT) -> dict:
+    """Assign one chapter into ``root`` (exercises, public tests, bundle); returns paths."""
+    summary = assign_one(SOLUTIONS / assignment, root / "exercises", root / "bundles",
                          root / "public")
     return {"bundle": Path(summary["bundle"]), "release": Path(summary["notebook"]),
             "public": root / "public"}

@@ -221,6 +221,22 @@ def test_feedback_flags_and_hides_hidden_tests(graded):
             assert f"{number:.6g}" not in feedback and f"{number:.3g}" not in line
 
 
+def test_hidden_inputs_never_reach_the_feedback(graded):
+    out = graded["out"]
+    for name in ("leak_inputs", "steal_inputs"):
+        feedback = (out / name / "feedback.md").read_text()
+        results = (out / name / "results.json").read_text()
+        hidden_lines = [line for line in feedback.splitlines() if "hidden test" in line]
+        assert hidden_lines and not any("LEAK" in line for line in hidden_lines), name
+        assert "LEAK" not in feedback.split("## Errors")[-1] or name == "leak_inputs"
+        assert "__ndarray__" not in feedback and "__ndarray__" not in results.replace(
+            '"__ndarray__"', "")  # no encoded array text anywhere
+    leak = (out / "leak_inputs" / "feedback.md").read_text()
+    assert "raised ValueError (messages of hidden tests are not shown" in leak
+    steal = (out / "steal_inputs" / "feedback.md").read_text()
+    assert "answer-2 crashed the grading process" in steal or "answer-2 hung" in steal
+
+
 def test_crashes_and_hangs_are_reported(graded):
     out = graded["out"]
     loop = (out / "infinite_loop" / "feedback.md").read_text()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from grading_support import POINTS, REPO, SOLUTIONS, make_bundle, read_grades
 
-from coursekit.grading.assign import assign, assign_one, find_assignments
+from coursekit.grading.assign import assign, assign_one, find_assignments, solution_notebook
 from coursekit.grading.check import PUBLIC_DIR
 from coursekit.grading.grade import grade
 from coursekit.grading.values import decode
@@ -88,24 +88,31 @@ def test_public_tests_hold_no_hidden_tests(tmp_path):
             assert json.dumps(test["args"])[:200] not in public_args
 
 
-def test_reference_gets_full_marks_and_unsolved_gets_zero(tmp_path):
-    paths = make_bundle(tmp_path)
+@pytest.mark.parametrize("assignment", [p.name for p in find_assignments(SOLUTIONS)])
+def test_reference_gets_full_marks_and_unsolved_gets_zero(tmp_path, assignment):
+    """For every chapter: the reference earns every point, the release none, no grader error."""
+    paths = make_bundle(tmp_path, assignment)
     submissions = tmp_path / "submissions"
     submissions.mkdir()
-    shutil.copy(SOLUTIONS / "01_linear_models" / "01_linear_models.ipynb",
-                submissions / "reference.ipynb")
+    shutil.copy(solution_notebook(SOLUTIONS / assignment), submissions / "reference.ipynb")
     shutil.copy(paths["release"], submissions / "unsolved.ipynb")
     out = tmp_path / "out"
-    grade("01_linear_models", submissions, out, bundle=paths["bundle"], workers=2,
-          timeout=60, quiet=True)
+    grade(assignment, submissions, out, bundle=paths["bundle"], workers=2, timeout=60,
+          quiet=True)
     grades = read_grades(out)
-    assert grades["reference"] == pytest.approx(POINTS)
-    assert grades["unsolved"] == {q: 0.0 for q in POINTS}
+    bundle = json.loads((paths["bundle"] / "bundle.json").read_text())
+    full = {q["id"]: q["points"] for q in bundle["questions"]}
+    if assignment == "01_linear_models":
+        assert full == POINTS
+    assert grades["reference"] == pytest.approx(full)
+    assert grades["unsolved"] == {q: 0.0 for q in full}
+    for name in ("reference", "unsolved"):
+        record = json.loads((out / name / "results.json").read_text())["extra_data"]
+        assert record["error"] is None  # graded normally, no grader error
+        assert not [n for n in record["notes"] if "crashed" in n or "hung" in n], name
     record = json.loads((out / "unsolved" / "results.json").read_text())["extra_data"]
-    assert record["error"] is None  # graded normally, no grader error
-    assert not [n for n in record["notes"] if "crashed" in n or "hung" in n]
     messages = [t["message"] for q in record["questions"] for t in q["tests"]]
-    assert all("NotImplementedError" in m or "not defined" in m for m in messages)
+    assert all("NotImplementedError" in m or "not defined" in m for m in messages), messages
 
 
 def _copy_assignment(tmp_path):

@@ -70,7 +70,7 @@ def execute(notebook: dict, plan: list, limits: sandbox.Limits, sandboxed: bool,
             pending = []
             break
         pending = [q for q in pending if q not in finished]
-        blame = _blame(run)
+        blame = _forged_cells_done(run) or _blame(run)
         if blame is None:
             reason = ("the grading process produced too much output" if run.too_much_output
                       else _fatal_reason(run))
@@ -101,30 +101,34 @@ def _run_once(jobdir: Path, notebook: dict, plan: list, pending: list, skipped: 
     workdir.mkdir()
     os.chmod(jobdir, 0o755)
     _write_json(jobdir / "notebook.ipynb", notebook)
-    _write_json(jobdir / "inputs.json", [q for q in plan if q["q"] in pending])
     use_uid = uid if (sandboxed and caps["root"]) else None
     if use_uid is not None:
         os.chown(workdir, use_uid, use_uid)
     config = (sandbox.child_config(workdir, jobdir, limits, use_uid, len(pending), caps)
               if sandboxed else None)
     job = {"workdir": str(workdir), "notebook": str(jobdir / "notebook.ipynb"),
-           "inputs": str(jobdir / "inputs.json"), "questions": list(pending),
+           "questions": list(pending),
            "skip_cells": list(skipped), "sandbox": config}
     _write_json(jobdir / "job.json", job)
-    return sandbox.run_child(jobdir / "job.json", workdir, limits.timeout, len(pending), use_uid)
+    plan_bytes = json.dumps([q for q in plan if q["q"] in pending]).encode()
+    return sandbox.run_child(jobdir / "job.json", workdir, limits.timeout, len(pending), use_uid,
+                             plan_bytes)
 
 
 def _collect(run, result: Execution, known_keys: set, pending: set) -> set:
     finished = set()
-    for message in run.messages:
+    for number, message in enumerate(run.messages):
         kind = message["e"]
+        after_plan = run.plan_sent_at is not None and number >= run.plan_sent_at
         if kind == "ready" and type(message.get("warnings")) is list:
             result.warnings.extend(str(w) for w in message["warnings"] if str(w) not in
                                    result.warnings)
         elif kind == "cell_done" and type(message.get("i")) is int:
-            if type(message.get("error")) is str:
+            # a cell "finishing" after the inputs were sent is forged: its text could
+            # carry hidden inputs into the feedback, so it is not shown
+            if type(message.get("error")) is str and not after_plan:
                 result.cell_errors.setdefault(message["i"], message["error"][:500])
-        elif kind == "result":
+        elif kind == "result" and after_plan:
             key = (message.get("q"), message.get("t"))
             if key not in known_keys or key[0] not in pending or key in result.outcomes:
                 continue
@@ -134,13 +138,24 @@ def _collect(run, result: Execution, known_keys: set, pending: set) -> set:
                 except (ValueError, TypeError) as error:
                     result.outcomes[key] = {"error": f"unreadable result: {error}"}
             else:
-                result.outcomes[key] = {"error": str(message.get("error"))[:500]}
+                result.outcomes[key] = {"error": str(message.get("error"))[:500],
+                                        "etype": str(message.get("etype"))[:100]}
         elif kind == "question_done" and message.get("q") in pending:
             finished.add(message["q"])
             status = str(message.get("status", ""))
             if status and status != "exit 0":
                 result.notes.append(f"testing {message['q']} ended with {status}")
     return finished
+
+
+def _forged_cells_done(run):
+    """``("cell", k)`` when "all cells ran" was claimed while cell k was still running."""
+    for message in reversed(run.messages[: run.plan_sent_at or 0]):
+        if message["e"] == "cell" and type(message.get("i")) is int:
+            return ("cell", message["i"])
+        if message["e"] in ("cell_done", "ready"):
+            return None
+    return None
 
 
 def _blame(run):

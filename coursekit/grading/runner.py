@@ -10,8 +10,10 @@ Everything it sends is one JSON object per line on file descriptor FD::
 
     {"e": "ready", "warnings": [...]}          sandbox applied
     {"e": "cell", "i": k} / {"e": "cell_done", "i": k, "error": "..." | null}
+    {"e": "cells_done"}                          then the parent writes the tests' inputs
+                                                 (the plan) to stdin and closes it
     {"e": "question", "q": "q1"}
-    {"e": "result", "q": "q1", "t": "hidden/0", "value": <encoded>}  or  "error": "..."
+    {"e": "result", "q": "q1", "t": "hidden/0", "value": <encoded>}  or  "error", "etype"
     {"e": "question_done", "q": "q1", "status": "..."}
     {"e": "done"}
 
@@ -144,9 +146,9 @@ def run(job: dict, channel: Channel) -> None:
     os.chdir(workdir)
     with open(job["notebook"], encoding="utf-8") as handle:
         notebook = json.load(handle)
-    with open(job["inputs"], encoding="utf-8") as handle:
-        plan = json.load(handle)
     code_cells = [c for c in notebook["cells"] if c.get("cell_type") == "code"]
+    stdin_fd = os.dup(0)  # the plan comes here after the cells; cells get an empty stdin
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     skip = set(job.get("skip_cells", []))
     main_pid = os.getpid()
 
@@ -176,6 +178,9 @@ def run(job: dict, channel: Channel) -> None:
         guard.restore()  # before the driver's own code runs again
         channel.send(e="cell_done", i=index, error=message)
 
+    # only now do the tests' inputs arrive (on stdin): no cell could read them
+    channel.send(e="cells_done")
+    plan = _read_plan(stdin_fd)
     namespace = shell.user_ns
     for question in plan:
         qid = question["q"]
@@ -188,6 +193,17 @@ def run(job: dict, channel: Channel) -> None:
             os._exit(0)
         channel.send(e="question_done", q=qid, status=status)
     channel.send(e="done")
+
+
+def _read_plan(fd: int) -> list:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return json.loads(b"".join(chunks))
 
 
 def _fresh_output(workdir: str, old=None):
@@ -208,7 +224,7 @@ def _run_tests(question: dict, namespace: dict, channel: Channel) -> None:
             value = encode(evaluate(test, namespace))
             message = {"value": value}
         except BaseException as exc:  # noqa: BLE001
-            message = {"error": _describe_error(exc)}
+            message = {"error": _describe_error(exc), "etype": type(exc).__name__}
         line = json.dumps(message, allow_nan=False)
         if len(line) > MAX_MESSAGE_BYTES:
             message = {"error": f"result too large ({len(line) / 2**20:.0f} MB encoded)"}

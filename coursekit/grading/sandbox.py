@@ -32,6 +32,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,6 +336,7 @@ class ChildRun:
     timed_out: str | None = None  # "notebook" / "question q1" / None
     too_much_output: bool = False
     log_tail: str = ""
+    plan_sent_at: int | None = None  # index of the first message after the plan was sent
 
 
 def clean_environment(workdir: Path) -> dict:
@@ -345,11 +347,25 @@ def clean_environment(workdir: Path) -> dict:
             "COURSEKIT_GRADING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def _send_plan(process: subprocess.Popen, plan: bytes) -> None:
+    """Write the tests' inputs to the child's stdin (in a thread: the pipe may fill up)."""
+
+    def write():
+        try:
+            process.stdin.write(plan)
+            process.stdin.close()
+        except (OSError, ValueError):
+            pass
+
+    threading.Thread(target=write, daemon=True).start()
+
+
 def run_child(job_file: Path, workdir: Path, timeout: float, n_questions: int,
-              uid: int | None) -> ChildRun:
+              uid: int | None, plan: bytes) -> ChildRun:
     """Run the runner on ``job_file`` and collect its messages, enforcing deadlines.
 
-    The notebook phase has ``timeout`` seconds from the start; each question gets
+    ``plan`` (the tests' inputs, JSON) is written to the child's stdin only once it
+    reports that every cell ran. The notebook phase has ``timeout`` seconds from the start; each question gets
     ``timeout`` seconds from its "question" message; the whole run at most
     ``timeout * (1 + n_questions) + 10``.
     """
@@ -359,7 +375,7 @@ def run_child(job_file: Path, workdir: Path, timeout: float, n_questions: int,
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-I", "-m", "coursekit.grading.runner", str(job_file), str(write_fd)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir),
+            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir),
             env=clean_environment(workdir), pass_fds=(write_fd,), start_new_session=True)
     os.close(write_fd)
     run = ChildRun()
@@ -385,6 +401,9 @@ def run_child(job_file: Path, workdir: Path, timeout: float, n_questions: int,
                 continue
             ready, _, _ = select.select([read_fd], [], [], min(0.2, deadline - now))
             if ready and reader.feed(_read_available(read_fd)):
+                if reader.cells_done and run.plan_sent_at is None:
+                    run.plan_sent_at = len(run.messages)
+                    _send_plan(process, plan)
                 question = reader.current_question
                 if question is not None and phase != f"question {question}":
                     phase = f"question {question}"
@@ -400,6 +419,10 @@ def run_child(job_file: Path, workdir: Path, timeout: float, n_questions: int,
     finally:
         kill_tree(process, uid, known_children)
         os.close(read_fd)
+        try:
+            process.stdin.close()
+        except (OSError, ValueError):
+            pass
     run.returncode = process.returncode
     try:
         with open(log_path, "rb") as log:
@@ -422,7 +445,7 @@ class _LineReader:
 
     def __init__(self, run: ChildRun):
         self.run, self.pending, self.received = run, [], 0
-        self.eof, self.current_question = False, None
+        self.eof, self.current_question, self.cells_done = False, None, False
 
     def feed(self, chunk: bytes | None) -> bool:
         """Consume a chunk; True if new messages arrived."""
@@ -451,4 +474,7 @@ class _LineReader:
                     self.current_question = message["q"]
                 elif message["e"] in ("cell", "cell_done"):
                     self.current_question = None
+                elif message["e"] == "cells_done":
+                    self.cells_done = True
+                    break  # what follows must be read after the plan is sent
         return True

@@ -14,6 +14,7 @@ An outcome is ``{"value": <plain value>}``, ``{"error": "message"}`` or ``None``
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,23 @@ def _accuracy_credit(test: dict, labels: np.ndarray, predictions) -> tuple[float
     return credit, f"accuracy {accuracy:.2%} ({correct}/{labels.size}){target}"
 
 
+def hidden_error_message(etype: str) -> str:
+    """What a hidden test's error may say: a fixed text per exception type, never the
+    exception's message (a student could put the hidden inputs in it)."""
+    if etype == "NotImplementedError":
+        return "not answered yet (NotImplementedError)"
+    if etype == "NameError":
+        return ("NameError: a name this test uses is not defined (keep the names from the "
+                "exercise and run every cell)")
+    if etype == "UnsupportedValue":
+        return "the result is not a number, an array, a string, or a tuple/list/dict of those"
+    known = getattr(builtins, etype, None)
+    shown = etype if isinstance(known, type) and issubclass(known, BaseException) else \
+        "an exception"
+    return (f"raised {shown} (messages of hidden tests are not shown: test your function "
+            "on inputs of your own)")
+
+
 def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> TestScore:
     """Score one outcome; ``reveal`` defaults to True for public tests only."""
     if reveal is None:
@@ -72,7 +90,10 @@ def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> 
         return TestScore(points=0.0, status="error", message="no result (the grader got "
                          "nothing back for this test)", **base)
     if "error" in outcome:
-        return TestScore(points=0.0, status="error", message=str(outcome["error"]), **base)
+        message = str(outcome["error"])
+        if not reveal and "etype" in outcome:  # raised by student code: may carry inputs
+            message = hidden_error_message(str(outcome["etype"]))
+        return TestScore(points=0.0, status="error", message=message, **base)
     got = outcome["value"]
     expected = decode(test["expected"])
     if test["kind"] == "accuracy":
