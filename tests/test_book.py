@@ -27,6 +27,11 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+try:  # the browser tests skip without playwright (see the browser fixture)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+except ImportError:
+    PlaywrightTimeoutError = TimeoutError
+
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -329,6 +334,21 @@ def open_page(browser, url: str):
     return page, record
 
 
+# Text of the drawn widgets (outside formulas) that still looks like TeX.
+WIDGET_RAW_TEX = """(() => {
+    const found = [];
+    document.querySelectorAll('article .jupyter-widgets').forEach(widget => {
+        const copy = widget.cloneNode(true);
+        copy.querySelectorAll('mjx-container, script, style').forEach(e => e.remove());
+        const text = copy.textContent;
+        for (const m of text.matchAll(/\\$|\\\\[a-zA-Z]+/g)) {
+            found.push(text.slice(Math.max(0, m.index - 40), m.index + 40));
+        }
+    });
+    return found;
+})()"""
+
+
 def wait_for_mathjax(page) -> None:
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
                            timeout=15_000)
@@ -408,6 +428,13 @@ def test_chapter_page_in_chromium(browser, server, site, notebook):
             page.wait_for_function(
                 "n => document.querySelectorAll('article .jupyter-widgets').length >= n",
                 arg=views, timeout=15_000)
+            # Their labels and HTMLMath are typeset too (through widgets-setup.js).
+            try:
+                page.wait_for_function(f"() => ({WIDGET_RAW_TEX}).length === 0", timeout=10_000)
+            except PlaywrightTimeoutError:
+                pass
+            leftovers = page.evaluate(WIDGET_RAW_TEX)
+            assert not leftovers, f"{name}: raw TeX in widgets (not rendered): {leftovers[:5]}"
         check_no_foreign_requests(record, name)
     finally:
         page.context.close()
