@@ -56,6 +56,15 @@ def test_weaker_sandbox_warns_once_and_still_grades(tmp_path, capsys, monkeypatc
                          sandboxed=True, caps=weak)
     assert run.runs == 1 and len(run.outcomes) == 21
     assert all("value" in outcome for outcome in run.outcomes.values())
+    if sandbox.landlock_abi() > 0:  # Landlock without root: files still out of reach
+        reader = {"cell_type": "code", "metadata": {}, "source":
+                  f"secret = open({str(paths['bundle'] / 'bundle.json')!r}).read()"}
+        notebook["cells"].append(reader)
+        run = engine.execute(notebook, plan_of(bundle["questions"]),
+                             sandbox.Limits(timeout=60), sandboxed=True,
+                             caps={"root": False, "landlock": True})
+        assert all("value" in outcome for outcome in run.outcomes.values())
+        assert "PermissionError" in run.cell_errors[max(run.cell_errors)]
     monkeypatch.setattr(sandbox, "capabilities", lambda: weak)
     grade("01_linear_models", tmp_path / "subs", tmp_path / "out", bundle=paths["bundle"],
           workers=1, timeout=60)
