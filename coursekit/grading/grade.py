@@ -198,7 +198,7 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
     if data["assignment"] != assignment:
         raise ValueError(f"the bundle in {bundle_dir} is for {data['assignment']!r}, "
                          f"not {assignment!r}")
-    workers = os.cpu_count() or 1 if workers is None else workers
+    workers = (os.cpu_count() or 1) if workers is None else workers
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     limits = sandbox.Limits(timeout=timeout, memory_mb=memory_mb)
