@@ -105,6 +105,7 @@ def test_rebuild_ignores_edited_readonly_cells_and_notes_problems():
     (b"\xff\xfe\x00", "not UTF-8"),
     (b"[1, 2]", "not a Jupyter notebook"),
     (json.dumps({"worksheets": []}).encode(), "nbformat 3 is not supported"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
 ])
 def test_unreadable_submissions_name_the_reason(tmp_path, content, reason):
     path = tmp_path / "s.ipynb"

@@ -229,14 +229,20 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
                                        "submission": str(Path(path).resolve()), "name": name,
                                        "out": str(out.resolve()), "limits": vars(limits),
                                        "fingerprint": mark}))
+            worker = subprocess.Popen(_worker_command(job), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
-                done = subprocess.run(_worker_command(job), capture_output=True,
-                                      timeout=worker_timeout, stdin=subprocess.DEVNULL)
-                problem = None if done.returncode == 0 else (
-                    f"grader error (exit {done.returncode}): "
-                    f"{done.stderr.decode('utf-8', 'replace').strip().splitlines()[-1:]}")
+                _, stderr = worker.communicate(timeout=worker_timeout)
+                problem = None if worker.returncode == 0 else (
+                    f"grader error (exit {worker.returncode}): "
+                    f"{stderr.decode('utf-8', 'replace').strip().splitlines()[-1:]}")
             except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.communicate()
                 problem = f"grader error: grading took longer than {worker_timeout:.0f} s"
+            if worker.returncode != 0 and sandbox.capabilities()["root"]:
+                # the worker could not clean up after its sandbox: do it for it
+                sandbox.kill_uid(sandbox.SANDBOX_UID_BASE + worker.pid)
             if problem is not None:
                 record = build_record(data, name, path, {}, problem,
                                       {"fingerprint": "", "notes": [], "suspicious": []})

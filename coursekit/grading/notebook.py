@@ -147,6 +147,8 @@ def read_submission(path: Path) -> list[dict]:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
         raise SubmissionError("file is not UTF-8 text; submit the .ipynb notebook") from None
+    except RecursionError:
+        raise SubmissionError("file is JSON nested too deeply to be a notebook") from None
     except json.JSONDecodeError as error:
         raise SubmissionError(f"file is not valid JSON ({error.msg} at line {error.lineno}); "
                               "submit the .ipynb file saved by Jupyter") from None

@@ -9,7 +9,8 @@ any notebook code:
    processes (threads count too), no core files;
 3. Landlock (where the kernel has it): read only the interpreter, the installed
    packages and coursekit's own folder (never the repository with solutions/),
-   the job folder; write only the working directory;
+   the system's shared libraries and CPU information, the job folder; write only
+   the working directory;
 4. as root: drop to an unprivileged uid/gid, so the process limit applies and
    root-owned files (grades, bundle) are out of reach even without Landlock.
 
