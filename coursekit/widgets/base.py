@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from coursekit.viz.style import use_style
 
-__all__ = ["FigureWidget", "figure_to_png", "new_static_figure"]
+__all__ = ["FigureWidget", "StaticFigure", "figure_to_png", "new_static_figure"]
 
 
 def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
@@ -33,6 +33,20 @@ def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi or figure.dpi)
     return buffer.getvalue()
+
+
+class StaticFigure(Figure):
+    """A pyplot-free Figure that shows itself as a PNG in a notebook.
+
+    Jupyter's inline backend only registers its Figure display hook once pyplot
+    has drawn something; ``_repr_png_`` makes ``w.render_static()`` as the last
+    line of a cell show the picture in any case.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def new_static_figure(n_panels: int, n_columns: int | None = None, panel_size=(3.0, 2.8),
@@ -47,8 +61,8 @@ def new_static_figure(n_panels: int, n_columns: int | None = None, panel_size=(3
     use_style()
     n_columns = n_columns or min(n_panels, 4)
     n_rows = -(-n_panels // n_columns)
-    figure = Figure(figsize=(panel_size[0] * n_columns, panel_size[1] * n_rows + (0.4 if title else 0)),
-                    layout="constrained")
+    figure = StaticFigure(figsize=(panel_size[0] * n_columns, panel_size[1] * n_rows + (0.4 if title else 0)),
+                          layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.subplots(n_rows, n_columns, squeeze=False, subplot_kw=subplot_kw)
     axes = list(grid.ravel())

@@ -1,0 +1,87 @@
+"""Time one interactive update of the widgets that must feel instant (goal: < 0.3 s each).
+
+    .venv/bin/python benchmarks/bench_widgets.py [--repeats 3]
+
+An "update" is what a student's slider move costs: the control changes, the
+widget recomputes, redraws its figure and encodes the PNG the browser shows.
+Measured for ActivationExplorer, Playground (a control change, which rebuilds
+the model, and one training epoch), OptimizerRace and ConvExplorer, cycling
+each control through a few values. Reports the median and the worst wall
+time and the median CPU time of the process (wall time on a shared machine
+includes waiting for a core; CPU time does not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+GOAL_SECONDS = 0.3
+
+
+def measure(action, repeats):
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        action()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus
+
+
+def cycle(widget, control, values):
+    """An action that moves ``control`` to the next of ``values`` each call."""
+    state = {"i": 0}
+
+    def action():
+        state["i"] += 1
+        getattr(widget, control).value = values[state["i"] % len(values)]
+
+    return action
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    from coursekit.widgets import ActivationExplorer, ConvExplorer, OptimizerRace, Playground
+
+    activation = ActivationExplorer("leaky_relu")
+    playground = Playground(dataset="spirals", n_samples=300, layers=(16, 16))
+    race = OptimizerRace("rosenbrock")
+    conv_grid = ConvExplorer("small grid")
+    conv_photo = ConvExplorer("camera")
+    cases = [
+        ("1 ActivationExplorer", "alpha", cycle(activation, "alpha", [0.05, 0.2, 0.4])),
+        ("1 ActivationExplorer", "activation", cycle(activation, "activation", ["elu", "gelu", "maxout", "tanh"])),
+        ("2 Playground", "lr (rebuild)", cycle(playground, "lr", [0.01, 0.03, 0.1])),
+        ("2 Playground", "optimizer (rebuild)", cycle(playground, "optimizer", ["SGD", "momentum", "Adam"])),
+        ("2 Playground", "step: 1 epoch", lambda: playground.step()),
+        ("3 OptimizerRace", "lr_gradient", cycle(race, "lr_gradient", [5e-4, 1e-3, 2e-3])),
+        ("3 OptimizerRace", "beta1", cycle(race, "beta1", [0.8, 0.9, 0.95])),
+        ("3 OptimizerRace", "steps", cycle(race, "steps", [100, 200, 300])),
+        ("7 ConvExplorer grid", "position", cycle(conv_grid, "position", [3, 7, 11, 15])),
+        ("7 ConvExplorer grid", "padding", cycle(conv_grid, "padding", [1, 2, 0])),
+        ("7 ConvExplorer photo", "preset", cycle(conv_photo, "preset", ["sharpen", "box blur", "emboss"])),
+        ("7 ConvExplorer photo", "stride", cycle(conv_photo, "stride", [2, 3, 1])),
+    ]
+    rows, slow = [], []
+    for widget, control, action in cases:
+        action()  # warm-up: caches, first layout
+        walls, cpus = measure(action, args.repeats)
+        median_wall, worst_wall, median_cpu = statistics.median(walls), max(walls), statistics.median(cpus)
+        rows.append((widget, control, median_wall, worst_wall, median_cpu))
+        if median_cpu > GOAL_SECONDS:
+            slow.append(f"{widget} {control}")
+    print(f"{'widget':<22} {'control':<22} {'median wall s':>13} {'worst wall s':>12} {'median CPU s':>12}")
+    for widget, control, median_wall, worst_wall, median_cpu in rows:
+        print(f"{widget:<22} {control:<22} {median_wall:>13.3f} {worst_wall:>12.3f} {median_cpu:>12.3f}")
+    print(f"goal: every update under {GOAL_SECONDS} s;",
+          "all met (CPU time)" if not slow else f"over the goal: {', '.join(slow)}")
+    return 1 if slow else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
