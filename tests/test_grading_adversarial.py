@@ -247,6 +247,8 @@ def test_crashes_and_hangs_are_reported(graded):
     assert f"timed out after {TIMEOUT:g} s" in sigint
     flood = (out / "huge_output" / "feedback.md").read_text()
     assert "answer-4" not in flood and "answer-5" not in flood  # later cells unaffected
+    crash = (out / "crash_in_function" / "feedback.md").read_text()
+    assert "the process testing q5 ended (killed by signal 11) before returning" in crash
     invalid = (out / "invalid_json" / "feedback.md").read_text()
     assert "not valid JSON" in invalid
     edited = (out / "edited_readonly" / "feedback.md").read_text()

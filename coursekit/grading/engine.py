@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from pathlib import Path
 
 from coursekit.grading import sandbox
 from coursekit.grading.values import decode
+
+_STATUS = re.compile(r"^(exit \d{1,3}|killed by signal \d{1,2}|ran in process \(fork failed\)|"
+                     r"child lost)$")
 
 
 @dataclass
@@ -140,11 +144,18 @@ def _collect(run, result: Execution, known_keys: set, pending: set) -> set:
             else:
                 result.outcomes[key] = {"error": str(message.get("error"))[:500],
                                         "etype": str(message.get("etype"))[:100]}
-        elif kind == "question_done" and message.get("q") in pending:
-            finished.add(message["q"])
+        elif kind == "question_done" and after_plan and message.get("q") in pending:
+            qid = message["q"]
+            finished.add(qid)
             status = str(message.get("status", ""))
-            if status and status != "exit 0":
-                result.notes.append(f"testing {message['q']} ended with {status}")
+            if not _STATUS.match(status):  # text from the child: only known forms pass
+                status = "an unknown status"
+            if status != "exit 0":
+                result.notes.append(f"testing {qid} ended with {status}")
+            for key in sorted(k for k in known_keys if k[0] == qid):
+                result.outcomes.setdefault(key, {
+                    "error": f"the process testing {qid} ended ({status}) before returning "
+                             "this result"})
     return finished
 
 
