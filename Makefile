@@ -36,6 +36,13 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
+# Tests and stored notebook outputs are computed single-threaded: results then
+# do not depend on the number of cores, and two processes sharing two cores do
+# not slow each other down by oversubscription (JupyterLab keeps all threads).
+test unit notebooks execute bench: export OMP_NUM_THREADS = 1
+test unit notebooks execute bench: export OPENBLAS_NUM_THREADS = 1
+test unit notebooks execute bench: export MKL_NUM_THREADS = 1
+
 # One pytest run: unit tests, grader, book + browser (tests/) and every notebook
 # re-executed and compared with its stored outputs (notebooks/).
 test: $(STAMP)

@@ -2,13 +2,15 @@
 
     python -m coursekit.execute notebooks/01_linear_models.ipynb [...]
 
-Each notebook runs in a fresh kernel of this Python, in its own folder, with
-widget state saved so the website can show the frozen widgets. The time per
+Each notebook runs in a fresh kernel of this Python, in its own folder,
+single-threaded (as `make test` runs it), with widget state saved so the
+website can show the frozen widgets. The time per
 notebook is printed (the course's budget is 60 s each on two CPU cores).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,7 +33,13 @@ def execute_notebook(path, timeout: int = 600, kernel_name: str = "python3") -> 
     return seconds
 
 
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def main(argv=None) -> int:
+    # Stored outputs are computed single-threaded, as `make test` recomputes them.
+    for name, value in SINGLE_THREAD.items():
+        os.environ.setdefault(name, value)
     paths = [Path(p) for p in (sys.argv[1:] if argv is None else argv)]
     if not paths:
         print("usage: python -m coursekit.execute NOTEBOOK.ipynb [...]", file=sys.stderr)
