@@ -98,6 +98,8 @@ class FigureWidget:
         rows = [widgets.HBox(controls[i:i + 3]) for i in range(0, len(controls), 3)]
         self.ui = widgets.VBox([*rows, self.message, self.image])
         for control in controls:
+            if hasattr(control, "style") and hasattr(control.style, "description_width"):
+                control.style.description_width = "initial"  # long labels are not cut off
             if hasattr(control, "value") and not isinstance(control, widgets.Button):
                 control.observe(self._on_change, names="value")
 
