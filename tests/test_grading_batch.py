@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import pytest
 from grading_support import POINTS, honest_submissions, make_bundle, read_grades
@@ -56,6 +57,13 @@ def test_weaker_sandbox_warns_once_and_still_grades(tmp_path, capsys, monkeypatc
                          sandboxed=True, caps=weak)
     assert run.runs == 1 and len(run.outcomes) == 21
     assert all("value" in outcome for outcome in run.outcomes.values())
+    if sandbox.capabilities()["root"]:  # root without Landlock: uid drop, netns, tmpfs
+        run = engine.execute(notebook, plan_of(bundle["questions"]),
+                             sandbox.Limits(timeout=60), sandboxed=True,
+                             caps={"root": True, "landlock": False})
+        assert all("value" in outcome for outcome in run.outcomes.values()), run.outcomes
+        if not sandbox._world_readable([sys.base_prefix, sys.prefix]):
+            assert any("keeps the right to read every file" in w for w in run.warnings)
     if sandbox.landlock_abi() > 0:  # Landlock without root: files still out of reach
         reader = {"cell_type": "code", "metadata": {}, "source":
                   f"secret = open({str(paths['bundle'] / 'bundle.json')!r}).read()"}

@@ -6,7 +6,8 @@ and ``solutions/README.md``); students run ``check = checker("<assignment>")`` a
 ``check("q1")``; the ``coursekit`` command assigns, checks and grades.
 
 Modules: ``spec`` (authoring API), ``notebook`` (release / rebuild), ``assign``,
-``check``, ``runner`` (the child), ``sandbox``, ``engine`` (runs with retries),
+``check``, ``runner`` (the child), ``sandbox`` (its confinement), ``supervisor``
+(running it with deadlines), ``engine`` (runs with retries),
 ``scoring``, ``grade`` and ``report``.
 """
 

@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.grading import sandbox
+from coursekit.grading import sandbox, supervisor
 from coursekit.grading.values import decode
 
 _STATUS = re.compile(r"^(exit \d{1,3}|killed by signal \d{1,2}|ran in process \(fork failed\)|"
@@ -105,7 +105,9 @@ def _run_once(jobdir: Path, notebook: dict, plan: list, pending: list, skipped: 
     workdir.mkdir()
     os.chmod(jobdir, 0o755)
     _write_json(jobdir / "notebook.ipynb", notebook)
-    use_uid = uid if (sandboxed and caps["root"]) else None
+    use_uid = None
+    if sandboxed and caps["root"]:
+        use_uid = uid if uid is not None else sandbox.SANDBOX_UID_BASE + os.getpid()
     if use_uid is not None:
         os.chown(workdir, use_uid, use_uid)
     config = (sandbox.child_config(workdir, jobdir, limits, use_uid, len(pending), caps)
@@ -115,7 +117,7 @@ def _run_once(jobdir: Path, notebook: dict, plan: list, pending: list, skipped: 
            "skip_cells": list(skipped), "sandbox": config}
     _write_json(jobdir / "job.json", job)
     plan_bytes = json.dumps([q for q in plan if q["q"] in pending]).encode()
-    return sandbox.run_child(jobdir / "job.json", workdir, limits.timeout, len(pending), use_uid,
+    return supervisor.run_child(jobdir / "job.json", workdir, limits.timeout, len(pending), use_uid,
                              plan_bytes)
 
 

@@ -7,7 +7,7 @@ another; up to ``workers`` of them run at once. A grader process:
 1. reads the submission (unreadable → 0 points with the reason), rebuilds the
    release notebook with only the student's answer cells (``notebook.rebuild``);
 2. becomes a child subreaper and runs the notebook in a sandboxed child under a
-   uid of its own (``engine.execute`` → ``runner`` + ``sandbox``);
+   uid of its own (``engine.execute`` → ``runner`` + ``sandbox`` + ``supervisor``);
 3. scores each outcome against the bundle's expected values (which never leave
    this process), flags suspicious code, writes ``feedback.md`` and
    ``results.json`` atomically.
@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from coursekit.grading import sandbox
+from coursekit.grading import sandbox, supervisor
 from coursekit.grading.assign import BUNDLE_FILE, DEFAULT_BUNDLE_ROOT, load_bundle, plan_of
 from coursekit.grading.engine import execute
 from coursekit.grading.notebook import SubmissionError, read_submission, rebuild
@@ -146,7 +146,7 @@ def build_record(bundle: dict, name: str, path: Path, outcomes: dict, error: str
 def grade_one(bundle_dir: Path, submission: Path, name: str, out: Path,
               limits: sandbox.Limits, print_fingerprint: str = "") -> dict:
     """Grade one submission and write its results (runs in its own grader process)."""
-    sandbox.set_subreaper()
+    supervisor.set_subreaper()
     bundle = load_bundle(bundle_dir)
     caps = sandbox.capabilities()
     extra = {"fingerprint": print_fingerprint, "notes": [], "cell_errors": [], "suspicious": [],
@@ -242,7 +242,7 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
                 problem = f"grader error: grading took longer than {worker_timeout:.0f} s"
             if worker.returncode != 0 and sandbox.capabilities()["root"]:
                 # the worker could not clean up after its sandbox: do it for it
-                sandbox.kill_uid(sandbox.SANDBOX_UID_BASE + worker.pid)
+                supervisor.kill_uid(sandbox.SANDBOX_UID_BASE + worker.pid)
             if problem is not None:
                 record = build_record(data, name, path, {}, problem,
                                       {"fingerprint": "", "notes": [], "suspicious": []})

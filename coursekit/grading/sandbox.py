@@ -17,36 +17,28 @@ any notebook code:
 Each step that is impossible here (not root, old kernel) is skipped; the grader
 prints one warning per missing protection (``capabilities()``).
 
-Parent side: ``run_child(...)`` starts the runner in its own session with a clean
-environment, reads its JSON lines with deadlines, and on timeout or exit kills the
-whole process tree: the session, then every process of the sandbox uid, then any
-orphan the grader inherited as a child subreaper.
+The parent side (running the child with deadlines, killing its process tree) is
+``coursekit.grading.supervisor``.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import resource
-import select
 import signal
-import subprocess
+import stat
 import sys
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_PRIVATE = 0x4000, 0x40000
-PR_SET_CHILD_SUBREAPER = 36
 PR_SET_KEEPCAPS = 8
 CAP_DAC_READ_SEARCH = 2
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(__import__("platform").machine())
 SANDBOX_UID_BASE = 1_500_000_000  # + grader pid: unique per concurrent grader process
-MAX_OUTPUT_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -101,12 +93,16 @@ def missing_protections(caps: dict) -> list[str]:
     return missing
 
 
-def readable_paths() -> list[str]:
-    """Folders the child may read: interpreter, installed packages, coursekit, system libs."""
+def _package_folder() -> str:
     import coursekit
 
+    return str(Path(coursekit.__file__).resolve().parent)
+
+
+def readable_paths() -> list[str]:
+    """Folders the child may read: interpreter, installed packages, coursekit, system libs."""
     paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
-             str(Path(coursekit.__file__).resolve().parent)}
+             _package_folder()}
     for entry in sys.path:  # site-packages only: never the repository root or cwd
         if entry and "site-packages" in entry and os.path.isdir(entry):
             paths.add(entry)
@@ -132,6 +128,7 @@ def child_config(workdir: Path, jobdir: Path, limits: Limits, uid: int | None,
         "namespaces": caps["root"],
         "landlock": caps["landlock"],
         "readable": readable_paths(),
+        "readable_package": _package_folder(),
     }
 
 
@@ -193,7 +190,7 @@ def apply_in_child(config: dict | None) -> list[str]:
         limits.append((resource.RLIMIT_NPROC, config["processes"]))
     else:  # the limit counts all processes of this user: allow what already runs, plus ours
         limits.append((resource.RLIMIT_NPROC,
-                       len(_processes_of_uid(os.getuid())) + config["processes"]))
+                       len(processes_of_uid(os.getuid())) + config["processes"]))
     for which, value in limits:
         _, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:  # an unprivileged process cannot raise it
@@ -209,7 +206,12 @@ def apply_in_child(config: dict | None) -> list[str]:
         uid = config["uid"]
         # keep one capability, reading files, because the interpreter may live where the
         # unprivileged uid cannot look (e.g. /root/.pyenv); Landlock decides what is read
-        keep_read = config["landlock"] and not warnings and SYS_CAPSET is not None
+        confined = config["landlock"] and not warnings
+        keep_read = SYS_CAPSET is not None and (confined or not _world_readable(
+            [sys.base_prefix, sys.prefix, config["readable_package"]]))
+        if keep_read and not confined:
+            warnings.append("the interpreter is not readable by an unprivileged user and "
+                            "Landlock is off: the child keeps the right to read every file")
         if keep_read:
             _check(libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl keepcaps")
         os.setgroups([])
@@ -218,6 +220,20 @@ def apply_in_child(config: dict | None) -> list[str]:
         if keep_read:
             _set_capabilities(libc, 1 << CAP_DAC_READ_SEARCH)
     return warnings
+
+
+def _world_readable(paths) -> bool:
+    """Whether any user can reach and read these folders (every ancestor searchable)."""
+    for path in paths:
+        path = Path(path).resolve()
+        for folder in [path, *path.parents]:
+            try:
+                mode = folder.stat().st_mode
+            except OSError:
+                return False
+            if not mode & stat.S_IXOTH or (folder == path and not mode & stat.S_IROTH):
+                return False
+    return True
 
 
 def _set_capabilities(libc, mask: int) -> None:
@@ -235,16 +251,7 @@ def _set_capabilities(libc, mask: int) -> None:
     _check(libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
 
 
-# ------------------------------------------------------------------ parent side
-def set_subreaper() -> bool:
-    """Make this process inherit orphaned descendants (so escaped ones can be killed)."""
-    try:
-        return _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _processes_of_uid(uid: int) -> list[int]:
+def processes_of_uid(uid: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -259,223 +266,3 @@ def _processes_of_uid(uid: int) -> list[int]:
         except (OSError, ValueError):
             continue
     return pids
-
-
-def _children_of(pid: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                stat = handle.read()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return children
-
-
-def _reap(pids) -> None:
-    for pid in pids:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-
-
-def kill_uid(uid: int, rounds: int = 50) -> None:
-    """SIGKILL every process of ``uid`` (a helper that becomes ``uid`` runs kill(-1))."""
-    for _ in range(rounds):
-        pids = _processes_of_uid(uid)
-        if not pids:
-            return
-        helper = os.fork()
-        if helper == 0:
-            try:
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
-                os.kill(-1, signal.SIGKILL)  # every process this uid may signal
-            finally:
-                os._exit(0)
-        os.waitpid(helper, 0)
-        time.sleep(0.01)
-        _reap(pids)
-
-
-def kill_tree(process: subprocess.Popen, uid: int | None, known: set[int]) -> None:
-    """Kill the child's session, its uid's processes and orphans we inherited."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if uid is not None:
-        kill_uid(uid)
-    for _ in range(20):  # orphans re-parented to us (subreaper), e.g. after setsid
-        orphans = [pid for pid in _children_of(os.getpid()) if pid not in known]
-        if not orphans:
-            break
-        for pid in orphans:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.01)
-        _reap(orphans)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-@dataclass
-class ChildRun:
-    """What one run of the runner produced, as seen by the parent."""
-
-    messages: list = field(default_factory=list)
-    returncode: int | None = None
-    timed_out: str | None = None  # "notebook" / "question q1" / None
-    too_much_output: bool = False
-    log_tail: str = ""
-    plan_sent_at: int | None = None  # index of the first message after the plan was sent
-
-
-def clean_environment(workdir: Path) -> dict:
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir),
-            "TMPDIR": str(workdir), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": str(workdir), "IPYTHONDIR": str(Path(workdir) / ".ipython"),
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "COURSEKIT_GRADING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def _send_plan(process: subprocess.Popen, plan: bytes) -> None:
-    """Write the tests' inputs to the child's stdin (in a thread: the pipe may fill up)."""
-
-    def write():
-        try:
-            process.stdin.write(plan)
-            process.stdin.close()
-        except (OSError, ValueError):
-            pass
-
-    threading.Thread(target=write, daemon=True).start()
-
-
-def run_child(job_file: Path, workdir: Path, timeout: float, n_questions: int,
-              uid: int | None, plan: bytes) -> ChildRun:
-    """Run the runner on ``job_file`` and collect its messages, enforcing deadlines.
-
-    ``plan`` (the tests' inputs, JSON) is written to the child's stdin only once it
-    reports that every cell ran. The notebook phase has ``timeout`` seconds from the start; each question gets
-    ``timeout`` seconds from its "question" message; the whole run at most
-    ``timeout * (1 + n_questions) + 10``.
-    """
-    read_fd, write_fd = os.pipe()
-    log_path = Path(job_file).parent / "runner.log"
-    known_children = set(_children_of(os.getpid()))
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "coursekit.grading.runner", str(job_file), str(write_fd)],
-            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir),
-            env=clean_environment(workdir), pass_fds=(write_fd,), start_new_session=True)
-    os.close(write_fd)
-    run = ChildRun()
-    reader = _LineReader(run)
-    start = time.monotonic()
-    hard_deadline = start + timeout * (1 + n_questions) + 10
-    phase, phase_deadline = "notebook", start + timeout
-    os.set_blocking(read_fd, False)
-    try:
-        while True:
-            now = time.monotonic()
-            if process.poll() is not None:
-                break
-            deadline = min(phase_deadline, hard_deadline)
-            if now >= deadline:
-                run.timed_out = phase
-                break
-            if reader.eof:
-                try:
-                    process.wait(timeout=min(0.2, deadline - now))
-                except subprocess.TimeoutExpired:
-                    pass
-                continue
-            ready, _, _ = select.select([read_fd], [], [], min(0.2, deadline - now))
-            if ready and reader.feed(_read_available(read_fd)):
-                if reader.cells_done and run.plan_sent_at is None:
-                    run.plan_sent_at = len(run.messages)
-                    _send_plan(process, plan)
-                question = reader.current_question
-                if question is not None and phase != f"question {question}":
-                    phase = f"question {question}"
-                    phase_deadline = time.monotonic() + timeout
-            if run.too_much_output:
-                break
-        # drain what is left, briefly: an escaped grandchild may hold the pipe open
-        drain_until = time.monotonic() + 0.3
-        while not reader.eof and not run.too_much_output and time.monotonic() < drain_until:
-            ready, _, _ = select.select([read_fd], [], [], 0.05)
-            if ready:
-                reader.feed(_read_available(read_fd))
-    finally:
-        kill_tree(process, uid, known_children)
-        os.close(read_fd)
-        try:
-            process.stdin.close()
-        except (OSError, ValueError):
-            pass
-    run.returncode = process.returncode
-    try:
-        with open(log_path, "rb") as log:
-            log.seek(max(0, log_path.stat().st_size - 2000))
-            run.log_tail = log.read().decode("utf-8", "replace")
-    except OSError:
-        pass
-    return run
-
-
-def _read_available(fd: int) -> bytes | None:
-    try:
-        return os.read(fd, 1 << 20)
-    except BlockingIOError:
-        return None
-
-
-class _LineReader:
-    """Split the child's byte stream into JSON messages without quadratic copying."""
-
-    def __init__(self, run: ChildRun):
-        self.run, self.pending, self.received = run, [], 0
-        self.eof, self.current_question, self.cells_done = False, None, False
-
-    def feed(self, chunk: bytes | None) -> bool:
-        """Consume a chunk; True if new messages arrived."""
-        if chunk is None:
-            return False
-        if chunk == b"":
-            self.eof = True
-            return False
-        self.received += len(chunk)
-        if self.received > MAX_OUTPUT_BYTES:
-            self.run.too_much_output = True
-            return False
-        if b"\n" not in chunk:
-            self.pending.append(chunk)
-            return False
-        *lines, rest = b"".join(self.pending + [chunk]).split(b"\n")
-        self.pending = [rest] if rest else []
-        for line in lines:
-            try:
-                message = json.loads(line)
-            except (ValueError, RecursionError):
-                continue
-            if type(message) is dict and type(message.get("e")) is str:
-                self.run.messages.append(message)
-                if message["e"] == "question" and type(message.get("q")) is str:
-                    self.current_question = message["q"]
-                elif message["e"] in ("cell", "cell_done"):
-                    self.current_question = None
-                elif message["e"] == "cells_done":
-                    self.cells_done = True
-                    break  # what follows must be read after the plan is sent
-        return True
