@@ -211,6 +211,9 @@ class Playground(FigureWidget):
         self._artists = {"neurons": plot_neuron_mosaic(axes["neurons"], maps, extent)}
         plot_curves(axes["loss"], model.history, "loss")
         plot_curves(axes["accuracy"], model.history, "accuracy")
+        for kind in ("loss", "accuracy"):
+            # the layout is frozen after this draw: keep the y labels clear of wider tick labels to come
+            axes[kind].yaxis.set_label_coords(-0.3, 0.5)
         plot_confusion(axes["confusion"], self._confusion())
         self._structure = self._structure_key()
 
