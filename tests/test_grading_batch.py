@@ -79,3 +79,20 @@ def test_weaker_sandbox_warns_once_and_still_grades(tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err
     assert err.count("warning: weaker sandbox") == 1
     assert "not running as root" in err and "Landlock is not available" in err
+
+
+def test_notebook_magics_and_displays_work_in_the_grader():
+    """`%matplotlib inline`, plt.show() and display() run in the child (no kernel there)."""
+    from coursekit.grading import engine
+    from coursekit.grading.values import encode
+
+    source = ("%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+              "from IPython.display import display\n"
+              "plt.plot([1, 2]); plt.title('t'); plt.show()\ndisplay({'a': 1})\n"
+              "elapsed = %time 41 + 1\nx = elapsed")
+    notebook = {"cells": [{"cell_type": "code", "source": source, "metadata": {}}]}
+    plan = [{"q": "q1", "tests": [{"key": "public/0", "kind": "value", "target": "x",
+                                   "args": encode([]), "kwargs": encode({})}]}]
+    run = engine.execute(notebook, plan, sandbox.Limits(timeout=60), sandboxed=True)
+    assert run.cell_errors == {}
+    assert run.outcomes == {("q1", "public/0"): {"value": 42}}

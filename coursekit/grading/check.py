@@ -156,13 +156,11 @@ def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, lis
     """
     from coursekit.grading import sandbox
     from coursekit.grading.engine import execute
-    from coursekit.grading.notebook import SubmissionError, read_submission
+    from coursekit.grading.notebook import SETUP_PATTERN, SubmissionError, read_submission
 
     path = Path(path)
     cells = read_submission(path)
     assignment = None
-    from coursekit.grading.notebook import SETUP_PATTERN
-
     for cell in cells:
         match = SETUP_PATTERN.search(cell["source"]) if cell["cell_type"] == "code" else None
         if match:

@@ -156,7 +156,11 @@ def run(job: dict, channel: Channel) -> None:
     output = _fresh_output(workdir)
     from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance(colors="nocolor")
+    class GradingShell(InteractiveShell):
+        def enable_gui(self, gui=None):  # `%matplotlib inline` without a GUI or kernel
+            return None
+
+    shell = GradingShell.instance(colors="nocolor")
     run_cell = InteractiveShell.run_cell
     guard = Guard(shell)
     for index, cell in enumerate(code_cells):
