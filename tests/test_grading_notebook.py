@@ -133,3 +133,13 @@ def test_rebuild_matches_by_defined_name_when_the_signature_changed():
     answers = _answers(rebuild(release, student)[0])
     assert answers == {"answer-1": "def f(x, scale=2):\n    return scale",
                        "answer-2": "# helper\ndef g(x, y=None):\n    return 2"}
+
+
+def test_rebuild_notes_a_notebook_of_another_assignment():
+    release = _release()
+    release["metadata"] = {"coursekit": {"assignment": "01_linear_models"}}
+    student = _student(("code", 'check = checker("02_mlp_backprop")', "cell-2", {}),
+                       ("code", "def f(x):\n    return 1", "answer-1", {}))
+    _, notes = rebuild(release, student)
+    assert any("this notebook is the exercise '02_mlp_backprop', not '01_linear_models'" in n
+               for n in notes)

@@ -211,6 +211,12 @@ def rebuild(release, cells: list[dict]):
     readonly = {c["metadata"]["coursekit"]["id"]: c for c in release["cells"]
                 if c["metadata"]["coursekit"]["kind"] == "readonly"}
     readonly_sources = {c["source"].strip() for c in readonly.values()}
+    expected_name = release.get("metadata", {}).get("coursekit", {}).get("assignment")
+    named = {m.group(1) for c in cells if c["cell_type"] == "code"
+             for m in [SETUP_PATTERN.search(c["source"])] if m}
+    if expected_name and named and expected_name not in named:
+        notes.append(f"this notebook is the exercise {sorted(named)[0]!r}, not "
+                     f"{expected_name!r}: was the right file submitted?")
     for cell in cells:  # edited read-only cells: noted, ignored
         original = readonly.get(cell["id"])
         if original is not None and checksum(cell["source"]) != checksum(original["source"]):
