@@ -53,6 +53,12 @@ def test_base_pattern_is_displayable_and_set_redraws_once():
         w.set(beta=1)
 
 
+def test_static_figures_show_themselves_as_png_in_a_notebook():
+    figure = ActivationExplorer().render_static(activations=("relu", "tanh"))
+    png = figure._repr_png_()  # what IPython calls when the figure ends a cell
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(panels(figure)) == 2
+
+
 def test_activation_explorer_controls():
     w = ActivationExplorer("sigmoid")
     assert change(w, "activation", "leaky_relu")
