@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         ("workers", f"{args.workers}"),
         ("sandbox", protections),
         ("wall time", f"{seconds:.1f} s"),
-        ("per submission (wall / workers)", f"{seconds / max(1, summary['graded']):.2f} s"),
+        ("wall time per submission", f"{seconds / max(1, summary['graded']):.2f} s"),
         ("throughput", f"{60 * summary['graded'] / seconds:.0f} submissions/min"),
         ("grades as expected", f"{correct}/{len(expected)}"),
         ("goal", f"< {GOAL_SECONDS:.0f} s: {'met' if seconds < GOAL_SECONDS else 'MISSED'}"),

@@ -64,6 +64,12 @@ def test_weaker_sandbox_warns_once_and_still_grades(tmp_path, capsys, monkeypatc
         assert all("value" in outcome for outcome in run.outcomes.values()), run.outcomes
         if not sandbox._world_readable([sys.base_prefix, sys.prefix]):
             assert any("keeps the right to read every file" in w for w in run.warnings)
+        # root in a container without CAP_SYS_ADMIN: uid drop and Landlock, no namespaces
+        no_ns = {"root": True, "namespaces": False, "landlock": sandbox.landlock_abi() > 0}
+        run = engine.execute(notebook, plan_of(bundle["questions"]),
+                             sandbox.Limits(timeout=60), sandboxed=True, caps=no_ns)
+        assert all("value" in outcome for outcome in run.outcomes.values()), run.outcomes
+        assert "namespaces are not permitted" in " ".join(sandbox.missing_protections(no_ns))
     if sandbox.landlock_abi() > 0:  # Landlock without root: files still out of reach
         reader = {"cell_type": "code", "metadata": {}, "source":
                   f"secret = open({str(paths['bundle'] / 'bundle.json')!r}).read()"}

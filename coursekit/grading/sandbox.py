@@ -75,18 +75,57 @@ def landlock_abi() -> int:
         return 0
 
 
+def _probe_root() -> tuple[bool, bool]:
+    """(can drop to another uid, can make network + mount namespaces), tried in a fork.
+
+    Root inside a container often lacks CAP_SYS_ADMIN: unshare is then refused."""
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        return False, False
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            libc = _libc()
+            if (libc.unshare(CLONE_NEWNET | CLONE_NEWNS) != 0
+                    or libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0):
+                code |= 2
+            os.setresgid(SANDBOX_UID_BASE, SANDBOX_UID_BASE, SANDBOX_UID_BASE)
+            os.setresuid(SANDBOX_UID_BASE, SANDBOX_UID_BASE, SANDBOX_UID_BASE)
+        except BaseException:  # noqa: BLE001 - any failure means "cannot"
+            code |= 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 3
+    return not code & 1, not code & 2
+
+
+_CAPABILITIES: dict = {}
+
+
 def capabilities() -> dict:
-    """What this machine lets the grader do: root (netns, uid drop, tmpfs), Landlock."""
-    return {"root": os.geteuid() == 0 and sys.platform.startswith("linux"),
-            "landlock": landlock_abi() > 0}
+    """What this machine lets the grader do (probed once per process).
+
+    ``root``: can drop the child to an unprivileged uid (so the process limit applies);
+    ``namespaces``: can give it no network and a size-limited tmpfs;
+    ``landlock``: can confine its file access.
+    """
+    if not _CAPABILITIES:
+        uid_drop, namespaces = _probe_root()
+        _CAPABILITIES.update(root=uid_drop, namespaces=namespaces and uid_drop,
+                             landlock=landlock_abi() > 0)
+    return dict(_CAPABILITIES)
 
 
 def missing_protections(caps: dict) -> list[str]:
     """One line per protection the grader cannot apply here (for the single warning)."""
     missing = []
     if not caps["root"]:
-        missing.append("not running as root: no network namespace, no uid drop (the process "
-                       "limit is per user), no size-limited tmpfs")
+        missing.append("not running as root: no uid drop (the process limit then counts "
+                       "all of this user's processes), no network namespace, no "
+                       "size-limited tmpfs")
+    elif not caps.get("namespaces", True):
+        missing.append("namespaces are not permitted here (no CAP_SYS_ADMIN): the child "
+                       "keeps network access and writes to an unlimited folder")
     if not caps["landlock"]:
         missing.append("Landlock is not available: the child can read and write files "
                        "outside its working directory")
@@ -125,7 +164,7 @@ def child_config(workdir: Path, jobdir: Path, limits: Limits, uid: int | None,
         "file_bytes": int(limits.file_mb) * 2**20,
         "open_files": int(limits.open_files), "processes": int(limits.processes),
         "uid": uid if caps["root"] else None,
-        "namespaces": caps["root"],
+        "namespaces": bool(caps["root"] and caps.get("namespaces", True)),
         "landlock": caps["landlock"],
         "readable": readable_paths(),
         "readable_package": _package_folder(),
