@@ -25,7 +25,13 @@ from matplotlib.figure import Figure
 
 from coursekit.viz.style import use_style
 
-__all__ = ["FigureWidget", "StaticFigure", "figure_to_png", "new_static_figure"]
+__all__ = ["FigureWidget", "StaticFigure", "figure_to_png", "new_static_figure", "wide_label"]
+
+
+def wide_label(*controls) -> None:
+    """Give these controls room for their whole description (long labels are cut off otherwise)."""
+    for control in controls:
+        control.style.description_width = "initial"
 
 
 def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
@@ -98,8 +104,6 @@ class FigureWidget:
         rows = [widgets.HBox(controls[i:i + 3]) for i in range(0, len(controls), 3)]
         self.ui = widgets.VBox([*rows, self.message, self.image])
         for control in controls:
-            if hasattr(control, "style") and hasattr(control.style, "description_width"):
-                control.style.description_width = "initial"  # long labels are not cut off
             if hasattr(control, "value") and not isinstance(control, widgets.Button):
                 control.observe(self._on_change, names="value")
 

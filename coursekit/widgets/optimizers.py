@@ -6,7 +6,7 @@ import ipywidgets as widgets
 
 from coursekit.viz.optimizers import OPTIMIZERS, optimizer_path, plot_loss_curves, plot_paths, race
 from coursekit.viz.surfaces import SURFACES, get_surface, plot_surface_contours, surface_grid
-from coursekit.widgets.base import FigureWidget, new_static_figure
+from coursekit.widgets.base import FigureWidget, new_static_figure, wide_label
 
 
 class OptimizerRace(FigureWidget):
@@ -39,6 +39,7 @@ class OptimizerRace(FigureWidget):
         self.rho = widgets.FloatSlider(value=0.9, min=0.5, max=0.999, step=0.001,
                                        description="ρ (RMSprop, AdaDelta)", readout_format=".3f")
         self.steps = widgets.IntSlider(value=defaults.steps, min=1, max=1000, step=1, description="steps")
+        wide_label(self.lr_gradient, self.lr_adaptive, self.beta1, self.beta2, self.rho)
         self.surface.observe(self._on_surface, names="value")
         self._grid_cache = {}
         self._path_cache = {}
