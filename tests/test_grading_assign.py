@@ -35,11 +35,17 @@ def _same_public(committed, fresh, where="") -> None:
         assert committed == fresh, where
 
 
-def test_committed_exercises_equal_a_fresh_assign(tmp_path):
+@pytest.fixture(scope="module")
+def assigned(tmp_path_factory):
+    """Every chapter of solutions/ assigned once into a temporary folder."""
+    root = tmp_path_factory.mktemp("assigned")
+    summaries = assign(SOLUTIONS, root / "exercises", root / "bundles", root / "public")
+    return root, sorted(s["assignment"] for s in summaries)
+
+
+def test_committed_exercises_equal_a_fresh_assign(assigned):
     """exercises/ and the public tests must be exactly what `coursekit assign` writes."""
-    summaries = assign(SOLUTIONS, tmp_path / "exercises", tmp_path / "bundles",
-                       tmp_path / "public")
-    names = sorted(s["assignment"] for s in summaries)
+    tmp_path, names = assigned
     assert names == sorted(p.name for p in find_assignments(SOLUTIONS))
     committed = sorted(p.name for p in (REPO / "exercises").glob("*.ipynb"))
     assert committed == sorted(f"{n}.ipynb" for n in names), (
@@ -89,9 +95,11 @@ def test_public_tests_hold_no_hidden_tests(tmp_path):
 
 
 @pytest.mark.parametrize("assignment", [p.name for p in find_assignments(SOLUTIONS)])
-def test_reference_gets_full_marks_and_unsolved_gets_zero(tmp_path, assignment):
+def test_reference_gets_full_marks_and_unsolved_gets_zero(tmp_path, assigned, assignment):
     """For every chapter: the reference earns every point, the release none, no grader error."""
-    paths = make_bundle(tmp_path, assignment)
+    root, _ = assigned
+    paths = {"bundle": root / "bundles" / assignment,
+             "release": root / "exercises" / f"{assignment}.ipynb"}
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     shutil.copy(solution_notebook(SOLUTIONS / assignment), submissions / "reference.ipynb")
