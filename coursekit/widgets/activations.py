@@ -75,6 +75,8 @@ class ActivationExplorer(FigureWidget):
                                          title="Activation functions (blue), derivatives (red dashed); "
                                                "grey = dead, orange = saturated")
         for ax, name in zip(axes, activations):
-            plot_activation(ax, name, np.linspace(-5, 5, 401), DEFAULT_ALPHA.get(name, 0.1),
-                            self.threshold.value, legend=False)
+            alpha = DEFAULT_ALPHA.get(name, 0.1)
+            plot_activation(ax, name, np.linspace(-5, 5, 401), alpha, self.threshold.value, legend=False)
+            suffix = f" (α = {alpha:g})" if name in USES_ALPHA else ""
+            ax.set_title(f"{name}{suffix}\n{FORMULAS[name][0]}", fontsize=8)  # the website shows no widget
         return figure
