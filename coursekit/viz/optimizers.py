@@ -110,7 +110,7 @@ def plot_paths(ax, surface: Surface, results: dict, grid=None, legend: bool = Tr
     for mx, my in surface.minima:
         ax.plot(mx, my, "*", color="gold", ms=12, mec="k", mew=0.6, zorder=5)
     if legend:
-        ax.legend(fontsize=7, loc="lower left", ncol=2, framealpha=0.8, frameon=True)
+        ax.legend(fontsize=7, loc=surface.legend_loc, ncol=2, framealpha=0.8, frameon=True)
     return ax
 
 

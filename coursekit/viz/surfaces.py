@@ -33,6 +33,7 @@ class Surface:
     steps: int = 100
     log_levels: bool = True
     notes: str = field(default="")
+    legend_loc: str = "lower left"  # a corner without a minimum
 
 
 def _quadratic(x, y):
@@ -99,7 +100,8 @@ SURFACES = {
         "himmelblau", r"$f = (x^2 + y - 11)^2 + (x + y^2 - 7)^2$", _himmelblau, _himmelblau_grad,
         (-5.0, 5.0), (-5.0, 5.0), (-0.5, -0.5),
         ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)), 0.0,
-        0.01, 0.05, 100, notes="four minima of equal depth: where you end depends on the path"),
+        0.01, 0.05, 100, notes="four minima of equal depth: where you end depends on the path",
+        legend_loc="upper right"),
     "beale": Surface(
         "beale", r"$f = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$",
         _beale, _beale_grad, (-4.5, 4.5), (-4.5, 4.5), (1.0, 1.4), ((3.0, 0.5),), 0.0,

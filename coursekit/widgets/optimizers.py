@@ -74,15 +74,21 @@ class OptimizerRace(FigureWidget):
         return {"paths": ax_paths, "loss": ax_loss}
 
     def layout_key(self):
-        return self.surface.value  # the contours are redrawn only when the surface changes
+        return "paths and loss"  # the same two panels for every surface: lay them out once
 
     def draw_axes(self, axes):
         surface = get_surface(self.surface.value)
         plot_surface_contours(axes["paths"], surface, self._grid(surface.name))
+        self._contours_of = surface.name
         self._draw_results(axes)
 
     def redraw_panels(self, axes):
-        # keep the contours, replace the paths (much cheaper than redrawing the surface)
+        if self._contours_of != self.surface.value:
+            axes["paths"].clear()
+            axes["loss"].clear()
+            self.draw_axes(axes)
+            return
+        # same surface: keep the contours, replace the paths (much cheaper than redrawing it)
         for artist in [*axes["paths"].get_lines(), *axes["paths"].texts]:
             artist.remove()
         axes["loss"].clear()
