@@ -141,6 +141,7 @@ class Playground(FigureWidget):
 
     def step(self, epochs: int = 1) -> None:
         """Train ``epochs`` epochs now (blocking) and redraw once."""
+        self.stop()  # never two loops on one model
         self.model.train(epochs)
         self._refresh()
 
@@ -156,6 +157,8 @@ class Playground(FigureWidget):
         ``redraw_every`` epochs. In a notebook it runs in a background thread so
         the stop button (play pressed again) stays responsive."""
         epochs = self.max_epochs if epochs is None else epochs
+        if self._thread is not None and self._thread.is_alive():
+            return  # already playing
         self.stop_flag.clear()
         self.progress.max = self.model.epoch + epochs
         self.play_button.description = "■ stop"
