@@ -1,0 +1,254 @@
+"""Chapter 03 (training deep networks): exercise answers, grading and the lecture notebooks.
+
+The reference answers of solutions/03a_training_deep_networks are checked against
+oracles that do not share their code (torch, coursekit.nn, numerical gradients); a
+submission with three classic mistakes must lose points on exactly those questions;
+the stored lecture notebooks must show the results their text states. (nbval
+re-executes the notebooks themselves in `make test`.)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from coursekit.gradcheck import numerical_gradient
+from coursekit.nn import init as np_init
+from coursekit.nn import losses as np_losses
+from coursekit.nn import schedules as np_schedules
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "03a_training_deep_networks"
+SOLUTION = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+LECTURES = [ROOT / "notebooks" / "03a_training_deep_networks.ipynb",
+            ROOT / "notebooks" / "03b_tuning_and_regularization.ipynb"]
+POINTS = {"q1": 2, "q2": 3, "q3": 3, "q4": 2, "q5": 3, "q6": 2, "q7": 4}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """Namespace after the reference solution's code cells (without check cells and
+    without q7's training run, which the grading test covers)."""
+    namespace = {}
+    for cell in nbformat.read(SOLUTION, as_version=4).cells:
+        source = cell.source
+        if cell.cell_type != "code" or source.lstrip().startswith("check(") or "fit(net" in source:
+            continue
+        if source.startswith("from coursekit.grading import checker"):
+            source = source.replace('check = checker("03a_training_deep_networks")', "")
+        source = source.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", "")
+        exec(compile(source, str(SOLUTION), "exec"), namespace)
+    return namespace
+
+
+# ------------------------------------------------------------------ q1 initialization
+@pytest.mark.parametrize("fan_in, fan_out", [(256, 128), (3, 1000), (784, 10)])
+def test_variance_scaling_matches_torch_init(reference, fan_in, fan_out):
+    weight = torch.empty(fan_out, fan_in, dtype=torch.float64)
+    torch.manual_seed(0)
+    xavier_std = torch.nn.init.xavier_normal_(weight).std().item()
+    he_std = torch.nn.init.kaiming_normal_(weight, nonlinearity="relu").std().item()
+    assert reference["variance_scaling_std"](fan_in, fan_out, "xavier") == pytest.approx(xavier_std, rel=0.05)
+    assert reference["variance_scaling_std"](fan_in, fan_out, "he") == pytest.approx(he_std, rel=0.05)
+    with pytest.raises(ValueError, match="scheme"):
+        reference["variance_scaling_std"](fan_in, fan_out, "lecun")
+
+
+def test_uniform_bound_gives_the_requested_std(reference):
+    r = reference["uniform_bound"](0.2)
+    assert np_init.uniform((400, 400), r=r, rng=0).std() == pytest.approx(0.2, rel=0.01)
+
+
+def test_he_keeps_relu_activations_at_constant_scale(reference):
+    rng = np.random.default_rng(0)
+    std = reference["variance_scaling_std"](128, 128, "he")
+    layers = [rng.normal(0, std, size=(128, 128)) for _ in range(10)]
+    stds = reference["relu_forward_stds"](layers, rng.normal(size=(512, 128)))
+    assert stds.shape == (10,)
+    assert 0.4 < stds[-1] / stds[0] < 2.5  # Xavier would lose about 2**-4.5
+
+
+# ------------------------------------------------------------------ q2 focal loss
+@pytest.mark.parametrize("gamma, alpha", [(2.0, 0.25), (0.5, None), (0.0, None), (5.0, 0.9)])
+def test_focal_loss_matches_library_and_numerical_gradient(reference, gamma, alpha):
+    rng = np.random.default_rng(1)
+    logits, targets = rng.normal(size=(4, 3)) * 2, (rng.random((4, 3)) < 0.4) * 1.0
+    loss, grad = reference["focal_loss"](logits, targets, gamma=gamma, alpha=alpha)
+    library_loss, library_grad = np_losses.focal_loss(logits, targets, gamma=gamma, alpha=alpha)
+    assert loss == pytest.approx(library_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, library_grad, rtol=1e-10, atol=1e-15)
+    numeric = numerical_gradient(lambda s: reference["focal_loss"](s, targets, gamma, alpha)[0],
+                                 logits.copy())
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-9)
+
+
+def test_focal_loss_with_gamma_zero_is_binary_cross_entropy(reference):
+    logits, targets = np.array([40.0, -40.0, 0.3]), np.array([0.0, 1.0, 1.0])
+    loss, grad = reference["focal_loss"](logits, targets, gamma=0.0, alpha=None)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor(logits), torch.tensor(targets)).item()
+    assert np.isfinite(grad).all() and loss == pytest.approx(expected, rel=1e-12)
+
+
+# ------------------------------------------------------------------ q3 Adam
+def test_adam_matches_torch_and_leaves_inputs_alone(reference):
+    rng = np.random.default_rng(2)
+    theta, gradients = rng.normal(size=4), rng.normal(size=(15, 4))
+    before = theta.copy()
+    ours = reference["adam_steps"](theta, gradients, lr=0.02, betas=(0.85, 0.995), eps=1e-7)
+    parameter = torch.tensor(theta, requires_grad=True)
+    optimizer = torch.optim.Adam([parameter], lr=0.02, betas=(0.85, 0.995), eps=1e-7)
+    for g in gradients:
+        parameter.grad = torch.tensor(g)
+        optimizer.step()
+    np.testing.assert_allclose(ours, parameter.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(theta, before)
+
+
+# ------------------------------------------------------------------ q4 schedule
+def test_warmup_cosine_matches_the_library_schedules(reference):
+    lrs = reference["warmup_cosine"](50, 0.4, 10, min_lr=0.01)
+    cosine = np_schedules.CosineAnnealing(0.4, total_steps=40, min_lr=0.01)
+    np.testing.assert_allclose(lrs[:10], 0.4 * np.arange(1, 11) / 10)
+    np.testing.assert_allclose(lrs[10:], [cosine(t) for t in range(40)], rtol=1e-12)
+    no_warmup = reference["warmup_cosine"](8, 1.0, 0)
+    assert no_warmup[0] == 1.0 and no_warmup[-1] == pytest.approx((1 + math.cos(math.pi * 7 / 8)) / 2)
+
+
+# ------------------------------------------------------------------ q5 batch norm
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_matches_torch(reference, train):
+    rng = np.random.default_rng(3)
+    x, gamma, beta = rng.normal(1.0, 2.0, size=(9, 4)), rng.normal(size=4), rng.normal(size=4)
+    mean, var = rng.normal(size=4), rng.uniform(0.5, 2, size=4)
+    out, new_mean, new_var = reference["batchnorm_forward"](x, gamma, beta, mean, var, train,
+                                                            momentum=0.2)
+    layer = torch.nn.BatchNorm1d(4, momentum=0.2).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(gamma))
+        layer.bias.copy_(torch.tensor(beta))
+        layer.running_mean.copy_(torch.tensor(mean))
+        layer.running_var.copy_(torch.tensor(var))
+    layer.train(train)
+    expected = layer(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(new_mean, layer.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(new_var, layer.running_var.numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ q6 dropout
+def test_dropout_keeps_the_mean_and_its_backward_is_the_gradient(reference):
+    rng = np.random.default_rng(4)
+    x, uniform = rng.normal(size=(3, 5)), rng.random((3, 5))
+    out = reference["dropout_forward"](x, 0.4, uniform)
+    np.testing.assert_array_equal(out == 0, (uniform < 0.4) & (x != 0))
+    big = reference["dropout_forward"](np.ones((500, 400)), 0.4, rng.random((500, 400)))
+    assert big.mean() == pytest.approx(1.0, abs=0.01)
+    np.testing.assert_array_equal(reference["dropout_forward"](x, 0.4, uniform, train=False), x)
+    dout = rng.normal(size=(3, 5))
+    numeric = numerical_gradient(lambda v: np.sum(reference["dropout_forward"](v, 0.4, uniform) * dout),
+                                 x.copy())
+    np.testing.assert_allclose(reference["dropout_backward"](dout, 0.4, uniform), numeric, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ grading
+MISTAKES = {  # answer cell -> a classic wrong answer
+    "answer-3": (  # Adam without bias correction
+        "def adam_steps(theta, gradients, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):\n"
+        "    theta = np.array(theta, dtype=float)\n"
+        "    m = np.zeros_like(theta)\n"
+        "    v = np.zeros_like(theta)\n"
+        "    for g in np.asarray(gradients, dtype=float):\n"
+        "        m = betas[0] * m + (1 - betas[0]) * g\n"
+        "        v = betas[1] * v + (1 - betas[1]) * g * g\n"
+        "        theta = theta - lr * m / (np.sqrt(v) + eps)\n"
+        "    return theta\n"),
+    "answer-5": (  # running variance updated with the biased batch variance
+        "def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum=0.1,"
+        " eps=1e-5):\n"
+        "    x = np.asarray(x, dtype=float)\n"
+        "    if train:\n"
+        "        mean, var = x.mean(axis=0), x.var(axis=0)\n"
+        "        running_mean = (1 - momentum) * running_mean + momentum * mean\n"
+        "        running_var = (1 - momentum) * running_var + momentum * var\n"
+        "    else:\n"
+        "        mean, var = running_mean, running_var\n"
+        "    return gamma * (x - mean) / np.sqrt(var + eps) + beta, running_mean, running_var\n"),
+    "answer-6": (  # dropout without the 1 / (1 - p) scaling
+        "def dropout_forward(x, p, uniform, train=True):\n"
+        "    x = np.asarray(x, dtype=float)\n"
+        "    return np.where(np.asarray(uniform) >= p, x, 0.0) if train else x\n\n\n"
+        "def dropout_backward(dout, p, uniform):\n"
+        "    return np.where(np.asarray(uniform) >= p, dout, 0.0)\n"),
+}
+
+
+def test_grading_rewards_the_reference_and_catches_classic_mistakes(tmp_path):
+    from coursekit.grading.assign import assign_one
+    from coursekit.grading.grade import grade
+
+    summary = assign_one(SOLUTION.parent, tmp_path / "exercises", tmp_path / "bundles",
+                         tmp_path / "public")
+    release = json.loads(Path(summary["notebook"]).read_text())
+    reference_cells = {cell["id"]: cell["source"] for cell in
+                       json.loads(SOLUTION.read_text())["cells"] if cell["cell_type"] == "code"}
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / "unsolved.ipynb").write_text(json.dumps(release))
+    solved = json.loads(json.dumps(release))
+    answer_ids = [c["id"] for c in solved["cells"] if c["id"].startswith("answer-")]
+    assert len(answer_ids) == 7
+    # the reference answers, by position, with their markers removed
+    answers = [src for src in reference_cells.values() if "### BEGIN SOLUTION" in "".join(src)]
+    for cell_id, source in zip(answer_ids, answers):
+        text = "\n".join(line for line in "".join(source).splitlines()
+                         if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+        next(c for c in solved["cells"] if c["id"] == cell_id)["source"] = text
+    (submissions / "reference.ipynb").write_text(json.dumps(solved))
+    for cell in solved["cells"]:
+        if cell["id"] in MISTAKES:
+            cell["source"] = MISTAKES[cell["id"]]
+    (submissions / "mistakes.ipynb").write_text(json.dumps(solved))
+
+    out = tmp_path / "grades"
+    grade(ASSIGNMENT, submissions, out, bundle=Path(summary["bundle"]), workers=1, quiet=True)
+    points = {}
+    for line in (out / "grades.csv").read_text().splitlines()[1:]:
+        name, question, earned, *_ = line.split(",")
+        points.setdefault(name, {})[question] = float(earned)
+    assert points["reference"] == POINTS
+    assert points["unsolved"] == {q: 0.0 for q in POINTS}
+    mistakes = points["mistakes"]
+    for question in ("q1", "q2", "q4", "q7"):
+        assert mistakes[question] == POINTS[question], question
+    assert mistakes["q3"] == 0.0
+    assert 0.0 < mistakes["q5"] < POINTS["q5"]  # evaluation mode is still right
+    assert 0.0 < mistakes["q6"] < POINTS["q6"]  # evaluation mode and p = 0 are still right
+
+
+# ------------------------------------------------------------------ lecture notebooks
+def stored_text(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    return "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                     for output in cell.get("outputs", []) if output.get("output_type") == "stream")
+
+
+def test_lecture_notebooks_are_executed_and_show_the_claimed_results():
+    text_a, text_b = (stored_text(path) for path in LECTURES)
+    assert "matches torch: True" in text_a and "matches torch: False" not in text_a
+    assert "distinct hidden units" in text_a
+    assert "SGD : weight decay == L2 penalty? True" in text_b
+    assert "Adam: decoupled weight decay (AdamW) == L2 penalty? False" in text_b
+    assert text_b.count("matches torch True") == 5
+    for path in LECTURES:
+        notebook = nbformat.read(path, as_version=4)
+        code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        assert all(cell.get("execution_count") for cell in code_cells), f"{path.name} not executed"
+        assert not any(output.get("output_type") == "error" for cell in code_cells
+                       for output in cell.get("outputs", [])), f"{path.name} stored an error"
