@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         ("3 OptimizerRace", "lr_gradient", cycle(race, "lr_gradient", [5e-4, 1e-3, 2e-3])),
         ("3 OptimizerRace", "beta1", cycle(race, "beta1", [0.8, 0.9, 0.95])),
         ("3 OptimizerRace", "steps", cycle(race, "steps", [100, 200, 300])),
-        ("3 OptimizerRace", "surface (new layout)",
+        ("3 OptimizerRace", "surface (new contours)",
          cycle(race, "surface", ["quadratic", "saddle", "himmelblau", "beale", "rosenbrock"])),
         ("7 ConvExplorer grid", "position", cycle(conv_grid, "position", [3, 7, 11, 15])),
         ("7 ConvExplorer grid", "padding", cycle(conv_grid, "padding", [1, 2, 0])),
