@@ -302,60 +302,7 @@ class MLP(Module):
         return x
 
 
-def _describe(array):
-    if array.size == 1:
-        return f"{array.item():.4g}"
-    if array.size <= 2:
-        return "[" + ", ".join(f"{v:.3g}" for v in array.ravel()) + "]"
-    return "shape " + "x".join(map(str, array.shape))
+# Drawing lives in its own module; re-exported so `from autograd import draw_graph` works.
+from .graph_drawing import draw_graph, graph_layout  # noqa: E402
 
-
-def draw_graph(tensor, ax=None):
-    """Draw the computation graph that produced ``tensor`` (matplotlib only).
-
-    Inputs on the left, the result on the right; each box shows the node's label
-    (or the operation that made it), its value and its gradient (scalars and tiny
-    arrays in full, otherwise the shape). Returns the matplotlib Axes.
-    """
-    import matplotlib.pyplot as plt
-
-    nodes = tensor.graph()
-    # Column = longest distance to the output, counted from the right, so every input
-    # sits just left of the first operation that uses it.
-    steps_to_output = {id(tensor): 0}
-    for node in reversed(nodes):  # outputs before inputs
-        for child in node._prev:
-            steps_to_output[id(child)] = max(steps_to_output.get(id(child), 0),
-                                             steps_to_output[id(node)] + 1)
-    last = max(steps_to_output.values())
-    columns = {}
-    for node in nodes:
-        columns.setdefault(last - steps_to_output[id(node)], []).append(node)
-    position = {}
-    for d, column in columns.items():
-        for row, node in enumerate(column):
-            position[id(node)] = (d, (len(column) - 1) / 2 - row)
-    if ax is None:
-        width = 1.9 * (max(columns) + 1) + 0.5
-        height = 1.0 * max(len(c) for c in columns.values()) + 1.0
-        _, ax = plt.subplots(figsize=(min(width, 24), min(height, 14)))
-    for node in nodes:
-        x1, y1 = position[id(node)]
-        for child in node._prev:
-            x0, y0 = position[id(child)]
-            ax.annotate("", xy=(x1 - 0.32, y1), xytext=(x0 + 0.32, y0),
-                        arrowprops={"arrowstyle": "->", "color": "0.4"})
-        name = node.label or (node._op if node._op else "const")
-        op = f"[{node._op}] " if node._op and node.label else ""
-        text = f"{op}{name}\nvalue {_describe(node.data)}\ngrad {_describe(node.grad)}"
-        ax.text(x1, y1, text, ha="center", va="center", fontsize=7,
-                bbox={"boxstyle": "round", "facecolor": "#dde8f5" if node._prev else "#f5e6cc",
-                      "edgecolor": "0.3"})
-    ax.set_xlim(-0.6, max(columns) + 0.6)
-    ax.set_ylim(min(p[1] for p in position.values()) - 0.6,
-                max(p[1] for p in position.values()) + 0.6)
-    ax.set_title("Computation graph (inputs left, output right; value and gradient per node)")
-    ax.set_xlabel("step of the computation")
-    ax.set_yticks([])
-    ax.set_xticks(range(max(columns) + 1))
-    return ax
+__all__ = ["Linear", "MLP", "Module", "Tensor", "draw_graph", "graph_layout"]
