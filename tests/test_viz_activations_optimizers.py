@@ -57,6 +57,16 @@ def test_regions_relu_dead_left_and_sigmoid_saturated_beyond_three():
     assert regions["dead"] == []
 
 
+def test_small_constant_slope_and_zero_crossings_are_not_saturation():
+    _, dy = activation_curve("leaky_relu", X, alpha=0.01)
+    assert gradient_regions(X, dy, threshold=0.05) == {"dead": [], "saturated": []}
+    _, dy = activation_curve("gelu", X)
+    regions = gradient_regions(X, dy, threshold=0.05)
+    # only the left tail, where GELU flattens towards 0; not the zero crossing at x ~ -0.75
+    assert len(regions["saturated"]) == 1 and regions["saturated"][0][0] == -4.0
+    assert regions["saturated"][0][1] < -1.5
+
+
 def test_activation_errors_name_the_argument():
     with pytest.raises(ValueError, match="activation must be one of"):
         activation_curve("swish", X)

@@ -66,7 +66,13 @@ def test_activation_explorer_controls():
     assert change(w, "alpha", 0.3)
     assert w.state()["dy"].min() == pytest.approx(0.3)
     assert change(w, "x_max", 2.0) and w.state()["y"].max() == pytest.approx(2.0)
-    assert change(w, "threshold", 0.5) and w.state()["regions"]["saturated"][0][1] == pytest.approx(0.0)
+    # a constant small slope is not saturation; ELU's left tail is: f' = alpha e^x < 0.2
+    assert w.state()["regions"]["saturated"] == []
+    assert change(w, "activation", "elu")
+    alpha = w.state()["alpha"]
+    assert change(w, "threshold", 0.2)
+    ((start, end),) = w.state()["regions"]["saturated"]
+    assert start == -2.0 and end == pytest.approx(min(np.log(0.2 / alpha), 0.0), abs=0.01)
     assert change(w, "show_derivative", False)
     assert len(panels(w.render_static())) == 10
 

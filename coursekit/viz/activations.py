@@ -104,8 +104,9 @@ def gradient_regions(x, dy, threshold: float = 0.05) -> dict:
 
     Returns ``{"dead": [(a, b), ...], "saturated": [(a, b), ...]}``: intervals
     of ``x`` where ``f'(x) = 0`` exactly (a unit there never updates its
-    incoming weights) and where ``0 < |f'(x)| < threshold`` (the gradient is
-    multiplied by less than ``threshold`` at each such layer).
+    incoming weights) and tails where ``0 < |f'(x)| < threshold`` and shrinking
+    outward: the output saturates towards a constant and the gradient is
+    multiplied by less than ``threshold`` at each such layer.
     """
     x = np.asarray(x, dtype=float)
     dy = np.asarray(dy, dtype=float)
@@ -114,8 +115,25 @@ def gradient_regions(x, dy, threshold: float = 0.05) -> dict:
     if threshold <= 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
     magnitude = np.abs(dy)
+    small = _intervals(x, (magnitude > 0) & (magnitude < threshold))
     return {"dead": _intervals(x, magnitude == 0),
-            "saturated": _intervals(x, (magnitude > 0) & (magnitude < threshold))}
+            "saturated": [(a, b) for a, b in small if _flattens_outward(x, magnitude, a, b)]}
+
+
+def _flattens_outward(x, magnitude, a, b) -> bool:
+    """Whether the small-gradient interval [a, b] is a tail where f' decays towards 0.
+
+    Saturation means the output approaches a constant: a tail of the plotted
+    range where |f'| keeps shrinking outward (sigmoid, tanh, ELU, GELU for
+    x << 0). A constant small slope (leaky ReLU's 0.01) is not saturation, and
+    neither is an isolated point where f' crosses zero (GELU near x = -0.75).
+    """
+    inside = magnitude[(x >= a) & (x <= b)]
+    if a == x[0]:
+        inside = inside[::-1]  # read from the inner edge outward
+    elif b != x[-1]:
+        return False
+    return bool(np.all(np.diff(inside) <= 0) and inside[-1] < inside[0])
 
 
 def plot_activation(ax, name: str, x, alpha: float = 0.1, threshold: float = 0.05,
