@@ -77,6 +77,9 @@ def link_repository_files(app, doctree) -> None:
 
 
 def setup(app):
+    # MathJax on every page, not only on pages with Sphinx math: saved widgets
+    # (e.g. the widgets gallery) typeset their $...$ labels with it too.
+    app.set_html_assets_policy("always")
     app.connect("html-page-context", drop_thebe_scripts)
     app.connect("doctree-read", link_repository_files)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,10 +6,15 @@
   var here = document.currentScript.src.replace(/[^/]*$/, "");
 
   // embed-amd.js finds its icon fonts next to the URL require.js gives its
-  // modules ("@jupyter-widgets/html-manager/dist/..." relative to the page):
-  // point that at this folder, where build.py copied them.
+  // modules ("@jupyter-widgets/base", "@jupyter-widgets/controls",
+  // "@jupyter-widgets/html-manager/dist/...", all relative to the page by
+  // default): point them at this folder, where build.py copied the fonts.
+  var folder = here.replace(/\/$/, "");
   window.requirejs.config({
-    paths: { "@jupyter-widgets/html-manager/dist": here.replace(/\/$/, "") },
+    paths: {
+      "@jupyter-widgets": folder,
+      "@jupyter-widgets/html-manager/dist": folder,
+    },
   });
 
   // The manager typesets widget labels with the MathJax 2 call
