@@ -57,7 +57,7 @@ book: $(STAMP)
 	$(BIN)/python book/build.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check coursekit tests benchmarks
+	$(BIN)/ruff check coursekit tests benchmarks book
 
 # student notebooks (exercises/), public tests (package data), bundles (build/grading/)
 assign: $(STAMP)
