@@ -13,10 +13,13 @@ from coursekit.viz.features import (
     normalize_maps,
 )
 from coursekit.viz.landscape import (
+    covering_coords,
     get_weights,
     interpolate_1d,
     loss_function,
     normalize_direction,
+    pca_axis_labels,
+    plane_fraction,
     project_trajectory,
     random_direction,
     set_weights,
@@ -82,8 +85,68 @@ def test_trajectory_projection_recovers_known_coordinates():
     coefficients = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 0.0], [-2.0, 0.3]])
     snapshots = center + coefficients @ np.stack([d1, d2])
     np.testing.assert_allclose(project_trajectory(snapshots, center, d1, d2), coefficients, atol=1e-10)
-    p1, p2, explained = trajectory_directions(snapshots, center)
-    assert explained.sum() == pytest.approx(1.0) and abs(p1 @ p2) < 1e-10
+
+
+def test_pca_directions_recover_a_trajectory_in_a_known_plane():
+    rng = np.random.default_rng(0)
+    n_weights = 200
+    final = rng.normal(size=n_weights)
+    basis, _ = np.linalg.qr(rng.normal(size=(n_weights, 2)))  # orthonormal u1, u2 spanning the plane
+    # a curved path ending at the final weights: mostly along u1, bending along u2
+    t = np.linspace(1.0, 0.0, 9)
+    coefficients = np.stack([3.0 * t, 0.8 * np.sin(np.pi * t)], axis=1)
+    snapshots = final + coefficients @ basis.T
+    d1, d2, explained = trajectory_directions(snapshots)  # centre: the last snapshot
+    # orthonormal and inside the plane of u1, u2
+    np.testing.assert_allclose(np.stack([d1, d2]) @ np.stack([d1, d2]).T, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(basis.T @ np.stack([d1, d2]).T, axis=0), [1.0, 1.0], atol=1e-12)
+    # the whole path lies in the plane: explained variance sums to 1, and direction 1 carries most
+    assert explained.sum() == pytest.approx(1.0, abs=1e-12)
+    assert explained[0] > 0.9 and explained[1] > 0.01
+    assert plane_fraction(snapshots, final, d1, d2) == pytest.approx(1.0, abs=1e-12)
+    # the projected coordinates reconstruct the snapshots exactly, and keep the path's geometry
+    projected = project_trajectory(snapshots, final, d1, d2)
+    np.testing.assert_allclose(final + projected @ np.stack([d1, d2]), snapshots, atol=1e-10)
+    # in the known frame (u1, u2) the coordinates are `coefficients`; the PCA frame is a rotation of it
+    rotation = basis.T @ np.stack([d1, d2], axis=1)
+    np.testing.assert_allclose(rotation.T @ rotation, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(projected, coefficients @ rotation, atol=1e-10)
+    np.testing.assert_allclose(projected[-1], [0.0, 0.0], atol=1e-12)  # the end is the centre
+    assert projected[0, 0] > 2.9 and projected[0, 1] > 0  # signs fixed: the start at positive coordinates
+    # explained[k] = share of the summed squared distances to the final weights along direction k
+    np.testing.assert_allclose(explained, (projected ** 2).sum(axis=0) / (coefficients ** 2).sum(), atol=1e-12)
+    assert pca_axis_labels(np.array([0.931, 0.052]))[0] == "PCA direction 1 (93.1% of the path)"
+
+
+def test_random_plane_holds_little_of_a_path_and_bad_input_is_named():
+    rng = np.random.default_rng(1)
+    n_weights = 2000
+    snapshots = np.cumsum(rng.normal(size=(10, n_weights)), axis=0)  # a random walk in 2000 dimensions
+    d1, d2 = rng.normal(size=(2, n_weights))
+    # two random directions hold about 2 / 2000 of the path; its PCA plane most of it
+    assert plane_fraction(snapshots, snapshots[-1], d1, d2) < 0.01
+    p1, p2, explained = trajectory_directions(snapshots)
+    assert plane_fraction(snapshots, snapshots[-1], p1, p2) == pytest.approx(explained.sum(), abs=1e-10)
+    assert explained.sum() > 0.5
+    with pytest.raises(ValueError, match="snapshots must have shape"):
+        trajectory_directions(snapshots[:1])
+    with pytest.raises(ValueError, match="center must have shape"):
+        trajectory_directions(snapshots, snapshots[-1, :5])
+    with pytest.raises(ValueError, match="no direction"):
+        trajectory_directions(np.ones((3, 4)))
+
+
+def test_covering_coords_span_the_points_and_the_origin_with_a_margin():
+    points = np.array([[4.0, 1.0], [2.0, 0.5], [0.0, 0.0]])
+    coords1, coords2 = covering_coords(points, resolution=5, margin=0.25)
+    # ranges 4 and 1: pad 0.25 * 4 = 1 on both axes
+    np.testing.assert_allclose(coords1, np.linspace(-1.0, 5.0, 5))
+    np.testing.assert_allclose(coords2, np.linspace(-1.0, 2.0, 5))
+    coords1, coords2 = covering_coords(np.array([[1.0, 2.0], [3.0, 4.0]]), resolution=3, margin=0.0)
+    np.testing.assert_allclose(coords1, [0.0, 1.5, 3.0])  # the origin (the centre) is always inside
+    np.testing.assert_allclose(coords2, [0.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match="points must have shape"):
+        covering_coords(np.zeros((3, 3)))
 
 
 # ------------------------------------------------------------------ features

@@ -223,11 +223,18 @@ def test_loss_landscape_controls():
     w = LossLandscape(model, X, y, snapshots=np.array(snapshots), resolution=5)
     Z = w.state()["Z"]
     assert Z.shape == (5, 5) and Z[2, 2] == pytest.approx(w.loss_fn(model))
-    for control, value in [("normalization", "none"), ("span", 0.3), ("seed", 3), ("directions", "trajectory PCA"),
+    assert w.directions.options == ("random", "pca")
+    for control, value in [("normalization", "none"), ("span", 0.3), ("seed", 3), ("directions", "pca"),
                            ("resolution", 7)]:
         assert change(w, control, value), control
-    assert w.state()["Z"].shape == (7, 7)
-    assert len(panels(w.render_static())) == 4
+    state = w.state()
+    assert state["Z"].shape == (7, 7)
+    # on the PCA plane of these 5 snapshots the whole path is visible
+    assert state["path_in_plane"] > 0.99
+    # render_static: 1-D interpolation, the PCA plane, three normalizations of a random plane
+    figure = w.render_static()
+    assert len(panels(figure)) == 5
+    assert any(ax.get_xlabel().startswith("PCA direction 1") for ax in panels(figure))
 
 
 def test_lstm_gates_controls():

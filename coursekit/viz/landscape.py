@@ -12,9 +12,18 @@ weights' scale than about the loss. *Filter normalization* rescales the random
 direction filter by filter to the norm of the matching filter of the model;
 *layer normalization* does it per parameter tensor.
 
+Why PCA directions for the training path (Li et al., section 7): two random
+directions in a space of thousands of weights are almost orthogonal to the
+path training took, so the projected path collapses onto the centre. The
+plane spanned by the top-2 principal directions of the matrix of
+``snapshot − final weights`` is the plane through the final weights that holds
+as much of the path as any plane can; its explained-variance ratios say how
+much of the path the picture shows.
+
 Compute: ``get_weights``, ``set_weights``, ``random_direction``,
-``trajectory_directions``, ``loss_function``, ``interpolate_1d``, ``slice_2d``,
-``project_trajectory``. Draw: ``plot_interpolation``, ``plot_slice``.
+``trajectory_directions``, ``plane_fraction``, ``covering_coords``,
+``loss_function``, ``interpolate_1d``, ``slice_2d``, ``project_trajectory``.
+Draw: ``plot_interpolation``, ``plot_slice``, ``pca_axis_labels``.
 """
 
 from __future__ import annotations
@@ -23,8 +32,8 @@ import numpy as np
 
 __all__ = [
     "NORMALIZATIONS", "get_weights", "set_weights", "normalize_direction", "random_direction", "trajectory_directions",
-    "loss_function", "interpolate_1d", "slice_2d", "project_trajectory", "plot_interpolation",
-    "plot_slice",
+    "plane_fraction", "covering_coords", "loss_function", "interpolate_1d", "slice_2d", "project_trajectory",
+    "plot_interpolation", "plot_slice", "pca_axis_labels",
 ]
 
 NORMALIZATIONS = ("filter", "layer", "none")
@@ -100,22 +109,82 @@ def random_direction(model, weights=None, normalization: str = "filter", seed: i
 
 
 def trajectory_directions(snapshots, center=None) -> tuple:
-    """Two directions spanning most of a training trajectory (PCA of ``snapshot − center``).
+    """The top-2 PCA directions of a training trajectory around ``center``.
 
-    Random directions in a space of thousands of dimensions are almost
-    orthogonal to the path training took, so the projected path collapses to a
-    dot; the top-2 principal directions of the path show it instead.
-    Returns ``(d1, d2, explained)``: unit vectors and the fraction of the
-    path's variance along each, shape (2,).
+    snapshots: (n_snapshots >= 2, n_weights) flat weights recorded during
+    training; center: (n_weights,) the point the plane goes through (default
+    the last snapshot, the final weights). The rows ``snapshot − center`` are
+    decomposed without subtracting their mean, because the plot's plane goes
+    through ``center``: the two right singular vectors are then the plane
+    through ``center`` that loses the least of the path (least squares), and
+    ``explained[k] = s_k² / Σ s²`` is the fraction of the summed squared
+    distances ``‖snapshot − center‖²`` that lies along direction k.
+    (Li et al. use scikit-learn's mean-centred PCA on the same matrix; for a
+    path that ends at ``center`` the two planes are nearly the same.)
+
+    Returns ``(d1, d2, explained)``: orthonormal vectors of shape
+    (n_weights,), the first pointing from ``center`` towards the first
+    snapshot, and ``explained`` of shape (2,).
     """
     snapshots = np.asarray(snapshots, dtype=float)
-    if snapshots.ndim != 2 or len(snapshots) < 3:
-        raise ValueError(f"snapshots must be (n >= 3, n_weights), got shape {snapshots.shape}")
+    if snapshots.ndim != 2 or len(snapshots) < 2:
+        raise ValueError(f"snapshots must have shape (n_snapshots >= 2, n_weights), got {snapshots.shape}")
     center = snapshots[-1] if center is None else np.asarray(center, dtype=float)
-    rows = snapshots - center
-    _, s, vt = np.linalg.svd(rows - rows.mean(axis=0), full_matrices=False)
-    explained = (s[:2] ** 2) / max(float((s ** 2).sum()), 1e-30)
-    return vt[0].copy(), vt[1].copy(), explained
+    if center.shape != snapshots.shape[1:]:
+        raise ValueError(f"center must have shape ({snapshots.shape[1]},) like one snapshot, got {center.shape}")
+    offsets = snapshots - center
+    _, s, vt = np.linalg.svd(offsets, full_matrices=False)
+    total = float((s ** 2).sum())
+    if total == 0.0:
+        raise ValueError("snapshots are all equal to center: the trajectory has no direction to show")
+    explained = np.zeros(2)
+    explained[:min(2, len(s))] = s[:2] ** 2 / total
+    d1 = vt[0].copy()
+    if vt.shape[0] > 1:
+        d2 = vt[1].copy()
+    else:  # a single snapshot besides the centre: any unit vector orthogonal to d1 completes the plane
+        d2 = np.zeros_like(d1)
+        d2[int(np.argmin(np.abs(d1)))] = 1.0
+        d2 -= (d2 @ d1) * d1
+        d2 /= np.linalg.norm(d2)
+    # the sign of a singular vector is arbitrary: fix it so the path starts at positive coordinates
+    for d in (d1, d2):
+        if offsets[0] @ d < 0:
+            d *= -1.0
+    return d1, d2, explained
+
+
+def plane_fraction(snapshots, center, d1, d2) -> float:
+    """Fraction of the path's summed squared distance from ``center`` that lies in the plane of d1, d2.
+
+    1.0: the projected path is the path; near 0: the plane is orthogonal to
+    it and the projected path collapses onto the centre (random directions).
+    snapshots: (n, n_weights); center, d1, d2: (n_weights,).
+    """
+    offsets = np.asarray(snapshots, dtype=float) - np.asarray(center, dtype=float)
+    basis = np.stack([np.asarray(d1, dtype=float), np.asarray(d2, dtype=float)], axis=1)
+    in_plane = basis @ project_trajectory(snapshots, center, d1, d2).T  # (n_weights, n)
+    total = float((offsets ** 2).sum())
+    return float((in_plane ** 2).sum() / total) if total > 0 else 1.0
+
+
+def covering_coords(points, resolution: int = 21, margin: float = 0.25) -> tuple:
+    """Grid coordinates along each axis covering 2-D ``points`` and the origin, with a margin.
+
+    points: (n, 2), e.g. a projected trajectory. Each axis spans the points'
+    range widened by ``margin`` times the larger of the two ranges on both
+    sides, so a nearly straight path still gets room across it.
+    Returns ``(coords1, coords2)``, each of shape (resolution,).
+    """
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"points must have shape (n >= 1, 2), got {points.shape}")
+    if resolution < 2:
+        raise ValueError(f"resolution must be >= 2 grid points per axis, got {resolution}")
+    low = np.minimum(points.min(axis=0), 0.0)
+    high = np.maximum(points.max(axis=0), 0.0)
+    pad = margin * max(float((high - low).max()), 1e-12)
+    return tuple(np.linspace(lo - pad, hi + pad, resolution) for lo, hi in zip(low, high))
 
 
 def loss_function(X, y, criterion=None):
@@ -199,8 +268,15 @@ def plot_interpolation(ax, alphas, losses, label=None, log=False):
     return ax
 
 
-def plot_slice(ax, coords1, coords2, Z, trajectory=None, levels=20, log=True, colorbar=True):
-    """Contours of a 2-D loss slice; optional trajectory (n, 2) drawn on top."""
+def pca_axis_labels(explained) -> tuple:
+    """Axis labels for the PCA plane: ``("PCA direction 1 (93.1% of the path)", ...)``."""
+    return tuple(f"PCA direction {k + 1} ({100 * float(e):.1f}% of the path)" for k, e in enumerate(explained[:2]))
+
+
+def plot_slice(ax, coords1, coords2, Z, trajectory=None, levels=20, log=True, colorbar=True,
+               labels=("direction 1", "direction 2")):
+    """Contours of a 2-D loss slice ``Z`` (len(coords2), len(coords1)); optional
+    trajectory (n, 2) drawn on top (start, path, end); ``labels``: axis labels."""
     Z = np.asarray(Z, dtype=float)
     shown = np.log10(np.clip(Z, 1e-6, None)) if log else Z
     shown = np.where(np.isfinite(shown), shown, np.nanmax(shown[np.isfinite(shown)]))
@@ -216,6 +292,6 @@ def plot_slice(ax, coords1, coords2, Z, trajectory=None, levels=20, log=True, co
         ax.plot(trajectory[0, 0], trajectory[0, 1], "o", color="tab:orange", ms=7, label="start")
         ax.plot(trajectory[-1, 0], trajectory[-1, 1], "*", color="tab:red", ms=12, label="end")
         ax.legend(fontsize=7, loc="upper right")
-    ax.set_xlabel("direction 1")
-    ax.set_ylabel("direction 2")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
     return contour

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.ticker import MaxNLocator
 
 from coursekit.viz.landscape import (
     NORMALIZATIONS,
+    covering_coords,
     get_weights,
     interpolate_1d,
     loss_function,
+    pca_axis_labels,
+    plane_fraction,
     plot_interpolation,
     plot_slice,
     project_trajectory,
@@ -17,9 +22,12 @@ from coursekit.viz.landscape import (
     slice_2d,
     trajectory_directions,
 )
-from coursekit.widgets.base import FigureWidget, new_static_figure
+from coursekit.viz.style import use_style
+from coursekit.widgets.base import FigureWidget, StaticFigure
 
-DIRECTIONS = ("random", "trajectory PCA")
+# "random": two random directions, normalized as chosen (Li et al.'s slices);
+# "pca": the top-2 PCA directions of the training path (Li et al., section 7)
+DIRECTIONS = ("random", "pca")
 
 
 class LossLandscape(FigureWidget):
@@ -30,9 +38,11 @@ class LossLandscape(FigureWidget):
     snapshots: (n, n_weights) flat weights recorded during training (e.g.
     ``coursekit.train.WeightSnapshots`` → ``history.snapshots``), drawn as the
     trajectory; start: weights for the 1-D interpolation (default the first
-    snapshot). Controls: ``normalization`` (filter / layer / none),
-    ``directions`` (random, or the top-2 PCA directions of the trajectory),
-    ``span``, ``resolution``, ``seed``.
+    snapshot). Controls: ``normalization`` (filter / layer / none; for
+    random directions), ``directions`` ("random", or "pca": the top-2 PCA
+    directions of the trajectory, offered when there are >= 2 snapshots),
+    ``span`` (random: ± range in units of the directions; pca: zoom factor of
+    the range that covers the path with a margin), ``resolution``, ``seed``.
     """
 
     figsize = (10.0, 4.0)
@@ -51,7 +61,7 @@ class LossLandscape(FigureWidget):
             start = self.snapshots[0]
         self.start = None if start is None else np.asarray(start, dtype=float)
         self.normalization = widgets.Dropdown(options=NORMALIZATIONS, value="filter", description="normalize")
-        has_path = self.snapshots is not None and len(self.snapshots) >= 3
+        has_path = self.snapshots is not None and len(self.snapshots) >= 2
         self.directions = widgets.Dropdown(options=DIRECTIONS if has_path else DIRECTIONS[:1], value="random",
                                            description="directions")
         self.span = widgets.FloatLogSlider(value=span, base=10, min=-2, max=1, step=0.1, description="span ±")
@@ -66,24 +76,37 @@ class LossLandscape(FigureWidget):
     def _controls(self):
         return [self.normalization, self.directions, self.span, self.resolution, self.seed]
 
-    def compute(self, normalization=None, directions=None) -> dict:
+    def compute(self, normalization=None, directions=None, resolution=None) -> dict:
+        """The slice for the given (default: current) controls: coords1, coords2, Z
+        (len(coords2), len(coords1)), the projected trajectory (n, 2) or None, the
+        axis labels and ``path_in_plane`` (fraction of the path the plane holds, or None)."""
         normalization = normalization or self.normalization.value
         directions = directions or self.directions.value
-        trajectory = None
+        resolution = resolution or self.resolution.value
+        if directions not in DIRECTIONS:
+            raise ValueError(f"directions must be one of {DIRECTIONS}, got {directions!r}")
+        trajectory, path_in_plane, explained = None, None, None
         if directions == "random":
             d1 = random_direction(self.model, self.center, normalization, seed=self.seed.value)
             d2 = random_direction(self.model, self.center, normalization, seed=self.seed.value + 1000)
-            coords = np.linspace(-self.span.value, self.span.value, self.resolution.value)
-            if self.snapshots is not None:
-                trajectory = project_trajectory(self.snapshots, self.center, d1, d2)
+            coords1 = coords2 = np.linspace(-self.span.value, self.span.value, resolution)
+            labels = ("random direction 1", "random direction 2")
         else:
-            d1, d2, _ = trajectory_directions(self.snapshots, self.center)
+            if self.snapshots is None or len(self.snapshots) < 2:
+                raise ValueError("directions='pca' needs snapshots=(n >= 2, n_weights) of the training path")
+            d1, d2, explained = trajectory_directions(self.snapshots, self.center)
+            labels = pca_axis_labels(explained)
+        if self.snapshots is not None:
             trajectory = project_trajectory(self.snapshots, self.center, d1, d2)
-            reach = np.abs(trajectory).max() * 1.25 * self.span.value
-            coords = np.linspace(-reach, reach, self.resolution.value)
-        Z = slice_2d(self.model, self.loss_fn, self.center, d1, d2, coords)
-        return {"coords": coords, "Z": Z, "trajectory": trajectory, "normalization": normalization,
-                "directions": directions, "d1_norm": float(np.linalg.norm(d1))}
+            path_in_plane = plane_fraction(self.snapshots, self.center, d1, d2)
+        if directions == "pca":
+            coords1, coords2 = covering_coords(trajectory, resolution)
+            # span zooms the covering box about its middle (1 = path plus margin)
+            coords1, coords2 = ((c - c.mean()) * self.span.value + c.mean() for c in (coords1, coords2))
+        Z = slice_2d(self.model, self.loss_fn, self.center, d1, d2, coords1, coords2)
+        return {"coords1": coords1, "coords2": coords2, "Z": Z, "trajectory": trajectory,
+                "normalization": normalization, "directions": directions, "labels": labels,
+                "explained": explained, "path_in_plane": path_in_plane, "d1_norm": float(np.linalg.norm(d1))}
 
     def interpolation(self):
         if self.start is None:
@@ -99,39 +122,70 @@ class LossLandscape(FigureWidget):
         if interpolation is not None:
             plot_interpolation(axes[0], self._alphas, interpolation, log=True)
             axes[0].set_title("1-D: from the initial to the trained weights", fontsize=10)
-        ax = axes[-1]
         r = self.result
-        plot_slice(ax, r["coords"], r["coords"], r["Z"], r["trajectory"])
-        label = (f"{r['normalization']}-normalized random directions" if r["directions"] == "random"
-                 else "PCA directions of the trajectory")
-        ax.set_title(f"2-D slice: {label}", fontsize=10)
+        plot_slice(axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"], labels=r["labels"])
+        axes[-1].set_title(f"2-D slice: {self._slice_name(r)}", fontsize=10)
+        path = ("" if r["path_in_plane"] is None
+                else f"; the plane holds {100 * r['path_in_plane']:.3g}% of the training path")
         self.message.value = (f"loss at the centre {self.loss_fn(self.model):.4g}; "
                               f"‖d1‖ = {r['d1_norm']:.3g}, grid {self.resolution.value}² = "
-                              f"{self.resolution.value ** 2} forward passes")
+                              f"{self.resolution.value ** 2} forward passes{path}")
+
+    @staticmethod
+    def _slice_name(result) -> str:
+        if result["directions"] == "random":
+            return f"{result['normalization']}-normalized random directions"
+        return "PCA plane of the training path"
 
     def state(self) -> dict:
+        r = self.result
         return {"normalization": self.normalization.value, "directions": self.directions.value,
-                "span": self.span.value, "Z": self.result["Z"].copy(), "coords": self.result["coords"].copy()}
+                "span": self.span.value, "Z": r["Z"].copy(), "coords1": r["coords1"].copy(),
+                "coords2": r["coords2"].copy(), "path_in_plane": r["path_in_plane"]}
 
     def render_static(self):
-        """The same slice with filter, layer and no normalization (why normalization matters),
-        plus the 1-D interpolation when a start point is known."""
+        """Small multiples for the website. Top row: the 1-D interpolation (when a start
+        point is known) and the training path on its PCA plane (when there are >= 2
+        snapshots), loss contours computed on that plane. Bottom row: the same random
+        plane with filter, layer and no normalization on one colour scale (why
+        normalization matters); the share of the path each plane holds is printed on it."""
         interpolation = self.interpolation()
-        n = len(NORMALIZATIONS) + (interpolation is not None)
-        figure, axes = new_static_figure(n, n, panel_size=(3.6, 3.2),
-                                         title="Loss landscape around the trained weights")
+        has_path = "pca" in self.directions.options
+        n_top = (interpolation is not None) + has_path
+        use_style()
+        n_columns = len(NORMALIZATIONS)
+        figure = StaticFigure(figsize=(3.6 * n_columns, 3.2 * (1 + (n_top > 0)) + 0.4), layout="constrained")
+        FigureCanvasAgg(figure)
+        figure.suptitle("Loss landscape around the trained weights")
+        if n_top:
+            top, bottom = figure.subfigures(2, 1)
+            top_axes = top.subplots(1, n_top, squeeze=False)[0]
+        else:
+            bottom, top_axes = figure, []
         if interpolation is not None:
-            plot_interpolation(axes[0], self._alphas, interpolation, log=True)
-            axes[0].set_title("1-D interpolation", fontsize=10)
+            plot_interpolation(top_axes[0], self._alphas, interpolation, log=True)
+            top_axes[0].set_title("1-D interpolation", fontsize=10)
+        if has_path:
+            r = self.compute(directions="pca")
+            plot_slice(top_axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"], labels=r["labels"])
+            top_axes[-1].set_title("training path on its PCA plane", fontsize=10)
+
+        axes = bottom.subplots(1, n_columns, squeeze=False)[0]
         results = [self.compute(normalization=normalization, directions="random")
                    for normalization in NORMALIZATIONS]
         # one colour scale for the three slices, so their sharpness can be compared
         logs = np.log10(np.clip(np.concatenate([r["Z"].ravel() for r in results]), 1e-6, None))
         logs = logs[np.isfinite(logs)]
         levels = np.linspace(logs.min(), logs.max(), 20)
-        for ax, r in zip(axes[n - len(NORMALIZATIONS):], results):
-            contour = plot_slice(ax, r["coords"], r["coords"], r["Z"], r["trajectory"], levels=levels,
-                                 colorbar=False)
-            ax.set_title(f"{r['normalization']} normalization, ±{self.span.value:g}", fontsize=10)
-        figure.colorbar(contour, ax=axes[-1], label="log10 loss")
+        for ax, r in zip(axes, results):
+            contour = plot_slice(ax, r["coords1"], r["coords2"], r["Z"], r["trajectory"], levels=levels,
+                                 colorbar=False, labels=r["labels"])
+            name = "no" if r["normalization"] == "none" else r["normalization"]
+            ax.set_title(f"random, {name} normalization, ±{self.span.value:g}", fontsize=10)
+            if r["path_in_plane"] is not None:
+                ax.text(0.03, 0.04, f"path in this plane: {100 * r['path_in_plane']:.2g}%",
+                        transform=ax.transAxes, fontsize=7, color="w")
+        colorbar = bottom.colorbar(contour, ax=list(axes), label="log10 loss")
+        colorbar.set_ticks([t for t in MaxNLocator(6).tick_values(levels[0], levels[-1])
+                            if levels[0] <= t <= levels[-1]])  # round ticks, not the 20 level values
         return figure
