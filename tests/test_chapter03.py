@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import nbformat
@@ -252,3 +253,41 @@ def test_lecture_notebooks_are_executed_and_show_the_claimed_results():
         assert all(cell.get("execution_count") for cell in code_cells), f"{path.name} not executed"
         assert not any(output.get("output_type") == "error" for cell in code_cells
                        for output in cell.get("outputs", [])), f"{path.name} stored an error"
+
+
+def test_fine_tuning_learning_curve_shows_the_negative_transfer_the_text_explains():
+    """03b section 4: the learning-curve table (mean ± std over seeds) and its diagnostic."""
+    notebook = nbformat.read(LECTURES[1], as_version=4)
+    text = stored_text(LECTURES[1])
+    prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    strategies = ["from scratch", "linear probe", "last layers fine-tuned", "all layers fine-tuned"]
+    lines = text[text.index("test accuracy on 5-9, mean ± std over 5 seeds"):].splitlines()
+    assert [name.strip() for name in lines[1].split("|")[1:]] == strategies
+    table = {}  # images per class -> [(mean, std) per strategy]
+    for line in lines[2:7]:
+        size, *cells = (part.strip() for part in line.split("|"))
+        table[size] = [tuple(float(v) for v in cell.split(" ± ")) for cell in cells]
+    assert list(table) == ["1", "3", "10", "30", "all (~134)"]
+    means = {size: [mean for mean, _ in row] for size, row in table.items()}
+    stds = {size: [std for _, std in row] for size, row in table.items()}
+    assert all(0.0 < std < 0.15 for row in stds.values() for std in row)
+    # more target data helps every strategy
+    rows = list(means.values())
+    for column, strategy in enumerate(strategies):
+        assert all(smaller[column] < larger[column] + 0.01 for smaller, larger in zip(rows, rows[1:])), strategy
+    # training from scratch is best at every size; the gap to fine-tuning all layers
+    # is large (and beyond the seed spread) with 1 image per class and closes with all data
+    assert all(row[0] == max(row) for row in means.values())
+    assert means["1"][0] - means["1"][3] > stds["1"][0] + stds["1"][3]
+    assert 0.0 <= means["all (~134)"][0] - means["all (~134)"][3] < 0.02
+    assert means["all (~134)"][0] - means["all (~134)"][1] > 0.1  # the frozen probe stays behind
+    # diagnostic: collapsed pre-trained features, and a probe on random features beats them
+    ranks = [float(r) for r in re.findall(r"effective rank\s+([\d.]+)", text)]
+    assert len(ranks) == 2 and ranks[0] < 6 < 15 < ranks[1]
+    probes = re.findall(r"pre-trained body ([\d.]+), random body ([\d.]+)", text)
+    assert len(probes) == 5 and all(float(pre) < float(rand) for pre, rand in probes)
+    # the numbers the prose cites are the stored ones
+    for cited in ["0.742 ± 0.072", "0.576 ± 0.080", "0.472 ± 0.092"]:
+        assert cited in prose and cited in text
+    assert f"{means['all (~134)'][0]:.3f} against {means['all (~134)'][3]:.3f}" in prose
+    assert f"({float(probes[0][1]):.3f}\nagainst {float(probes[0][0]):.3f}" in prose
