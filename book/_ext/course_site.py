@@ -2,7 +2,7 @@
 
 1. Pages load nothing from other hosts. Jupyter Book 1 always loads
    sphinx-thebe, which puts on every page a script with the URL of thebe on
-   unpkg.com (declared twice: a console error) and sphinx-thebe.js. The site has
+   a public CDN (declared twice: a console error) and sphinx-thebe.js. The site has
    no live-code button (thebe needs a remote kernel and a CDN), so those scripts
    are dropped from every page.
 2. Links from a chapter to files of the repository outside the book (e.g.
