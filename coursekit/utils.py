@@ -29,6 +29,28 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+_blas_limits = None  # keeps threadpoolctl's limit in force
+
+
+def use_single_thread() -> None:
+    """Run NumPy's BLAS and torch on one thread from now on.
+
+    The course's models are small: one thread trains them as fast as several
+    (extra threads mostly wait for each other, badly so on a busy two-core
+    machine), and a result computed on one thread repeats exactly, whatever
+    the number of cores, so a notebook shows the numbers its text discusses.
+    """
+    global _blas_limits
+    from threadpoolctl import threadpool_limits
+
+    _blas_limits = threadpool_limits(1)
+    try:
+        import torch
+    except ImportError:  # torch is optional for the NumPy chapters
+        return
+    torch.set_num_threads(1)
+
+
 def count_parameters(model) -> int:
     """Number of trainable parameters of a torch module."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

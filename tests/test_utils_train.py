@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from coursekit.train import EarlyStopping, StopFlag, WeightSnapshots, accuracy, evaluate, fit
-from coursekit.utils import count_parameters, seed_everything
+from coursekit.utils import count_parameters, seed_everything, use_single_thread
 
 
 def test_seed_everything_reproduces_numpy_python_and_torch():
@@ -17,6 +17,19 @@ def test_seed_everything_reproduces_numpy_python_and_torch():
     assert a == b
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         seed_everything(-1)
+
+
+def test_use_single_thread_limits_torch_and_blas():
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    try:
+        use_single_thread()
+        assert torch.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info()
+                   if pool["user_api"] == "blas")
+    finally:
+        torch.set_num_threads(before)
 
 
 def _blobs(n=200, seed=0):
