@@ -10,48 +10,20 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_sequences``          noisy sine waves and other generated sequences
 - ``make_adding_problem``     the long-range "adding problem" for RNNs
 - ``sliding_windows``         turn a series into (window, next value) pairs
+
+New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
+validating arguments with ``coursekit.data._validate``) and are re-exported here.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
+
+from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
 
 DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "horse", "text", "coins", "moon")
 SEQUENCES = ("sine", "sum_of_sines", "square", "sawtooth", "damped", "random_walk")
-
-
-class Split(NamedTuple):
-    """A train/test split: ``X_train, X_test, y_train, y_test``."""
-
-    X_train: np.ndarray
-    X_test: np.ndarray
-    y_train: np.ndarray
-    y_test: np.ndarray
-
-
-# ----------------------------------------------------------------- validation
-def _check_count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_noise(noise) -> float:
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
-    return noise
-
-
-def _check_choice(name: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(allowed)}")
-    return value
 
 
 # ------------------------------------------------------------- 1-D regression
