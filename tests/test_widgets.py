@@ -172,18 +172,29 @@ def test_gradient_flow_controls():
     assert change(w, "depth", 4) and len(w.state()["weight_grad_norm"]) == 4
     assert change(w, "width", 8)
     assert change(w, "init", "zeros") and "symmetry" in w.state()["diagnosis"]
+    assert not w.depth.continuous_update and not w.width.continuous_update  # redraw on release
     assert len(panels(w.render_static(inits=("xavier", "he"), activations=("tanh",)))) == 2
+
+
+def test_gradient_flow_names_dead_relus_instead_of_healthy():
+    from coursekit.viz.gradient_flow import diagnose, layer_statistics
+
+    narrow = layer_statistics(20, 8, "relu", "he", seed=0)
+    assert np.nanmax(narrow["dead"]) > 0.5
+    assert diagnose(narrow).startswith("dead ReLUs: ")
+    assert diagnose(layer_statistics(10, 64, "relu", "he", seed=0)).startswith("healthy")
 
 
 def test_backprop_stepper_controls():
     w = BackpropStepper()
     assert w.state()["key"] == "net_h1"
-    assert change(w, "step", 11) and w.state()["key"] == "dE/dw5"
+    assert change(w, "step", 12) and w.state()["key"] == "dE/dw5"
+    assert w.figure.axes[0].get_title().startswith(f"step 12/{w.step.max} ")  # slider = title
     assert w.state()["value"] == pytest.approx(0.082167, abs=1e-6) and "0.082167" in w.formula.value
     w.next_button.click()
     assert w.state()["key"] == "dE/dw6"
     w.previous_button.click()
-    w.step.value = 23
+    w.step.value = 24
     assert w.state()["key"] == "w5_new" and w.state()["value"] == pytest.approx(0.358916, abs=1e-6)
     assert change(w, "lr", 1.0) and w.state()["value"] == pytest.approx(0.4 - 0.082167, abs=1e-6)
     assert len(panels(w.render_static())) == 4
