@@ -145,6 +145,25 @@ def test_playground_controls_training_and_divergence():
     assert len(panels(w.render_static(epochs=(0, 5)))) == 3
 
 
+def test_playground_shows_epoch_0_circles_round_and_the_bar_follows_the_picture():
+    w = Playground(dataset="circles", n_samples=60, layers=(4,), max_epochs=5, redraw_every=1)
+    for kind in ("loss", "accuracy"):
+        line = w._axes[kind].get_lines()[0]
+        assert len(line.get_xdata()) == 1 and line.get_marker() == "o"  # a visible point
+    assert w._axes["boundary"].get_aspect() == 1.0
+    w.play(3, blocking=True)
+    assert w.progress.description == f"epoch {w.state()['epoch']}" == "epoch 3"
+    assert w._axes["boundary"].get_title().startswith("epoch 3:")
+    assert w._axes["loss"].get_lines()[0].get_marker() == "None"
+
+
+def test_activation_legend_rounds_like_the_slider():
+    w = ActivationExplorer("sigmoid")
+    w.threshold.value = 0.0501187
+    labels = [t.get_text() for t in w.figure.axes[0].get_legend().get_texts()]
+    assert any("< 0.0501" in label and "0.0501187" not in label for label in labels), labels
+
+
 def test_playground_background_play_can_be_stopped():
     w = Playground(dataset="circles", n_samples=60, layers=(4,), max_epochs=100000, redraw_every=50)
     w.play_button.value = True  # what clicking ▶ does: a background thread
