@@ -269,6 +269,20 @@ def test_404_page_works_under_the_repository_path(site):
                          if not urlsplit(url).scheme), loads
 
 
+@pytest.mark.slow
+def test_glossary_terms_have_anchors_and_key_terms_link_to_them(site):
+    glossary = (site / "glossary.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<tr class="row-\w+" id="([^"]+)"', glossary))
+    assert {"backpropagation", "receptive-field"} & anchors, sorted(anchors)[:10]
+    linked = 0
+    for notebook in NOTEBOOKS:
+        for link in parse_page(site / "notebooks" / f"{notebook.stem}.html").links:
+            if link.startswith("../glossary.html#"):
+                assert link.split("#")[1] in anchors, f"{notebook.stem}: {link} has no anchor"
+                linked += 1
+    assert linked >= 50, f"only {linked} key terms link to the glossary"
+
+
 def test_repository_address_is_one_setting_with_a_notice_while_a_placeholder(caplog):
     from types import SimpleNamespace
 
