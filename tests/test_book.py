@@ -524,3 +524,22 @@ def test_other_pages_in_chromium(browser, server, site, name):
         check_no_foreign_requests(record, name)
     finally:
         page.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("query, page_name", [
+    ("反向传播", "glossary"),  # a whole glossary term
+    ("传播", "glossary"),  # a part of one
+    ("backpropagation", "02_mlp_backprop"),
+])
+def test_search_finds_chinese_terms_whole_and_in_parts(browser, server, site, query, page_name):
+    page, record = open_page(browser, urljoin(server, f"search.html?q={query}"))
+    try:
+        page.wait_for_selector("#search-results ul.search li", timeout=20000)
+        results = page.eval_on_selector_all("#search-results ul.search li a",
+                                            "links => links.map(a => a.getAttribute('href'))")
+        assert any(page_name in link for link in results), (query, results)
+        check_no_foreign_requests(record, f"search for {query}")
+    finally:
+        page.context.close()
