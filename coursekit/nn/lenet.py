@@ -113,6 +113,25 @@ def random_shift(images, max_shift, rng):
                   rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def shift_images(images, dy, dx):
+    """Translate every image (N, C, H, W) by ``dy`` rows down and ``dx`` columns right
+    (negative: up / left), filling with zeros; what leaves the frame is lost.
+    ``dy`` and ``dx`` are ints or arrays (N,) of per-image offsets."""
+    images = np.asarray(images)
+    n, _, h, w = images.shape
+    dy = np.broadcast_to(np.asarray(dy, dtype=int), (n,))
+    dx = np.broadcast_to(np.asarray(dx, dtype=int), (n,))
+    if np.abs(dy).max(initial=0) >= h or np.abs(dx).max(initial=0) >= w:
+        raise ValueError(f"shifts must be smaller than the image size {(h, w)}, got up to "
+                         f"{int(np.abs(dy).max(initial=0))} rows and {int(np.abs(dx).max(initial=0))} columns")
+    m = max(h, w)
+    padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))
+    rows = (m - dy)[:, None] + np.arange(h)  # source row of each output row
+    cols = (m - dx)[:, None] + np.arange(w)
+    return padded[np.arange(n)[:, None, None, None], np.arange(images.shape[1])[None, :, None, None],
+                  rows[:, None, :, None], cols[:, None, None, :]]
+
+
 def train_lenet_on_digits(epochs=15, batch_size=32, lr=3e-3, image_size=16, max_shift=1, seed=0):
     """Train :class:`LeNet` with Adam and a cosine learning-rate schedule on
     scikit-learn's digits (via ``coursekit.data``, 25 % held out for testing), with
