@@ -30,8 +30,7 @@ import torch
 from torch import nn
 
 from coursekit.assets import save_results
-from coursekit.data import load_digits
-from coursekit.nn.lenet import random_shift, shift_images
+from coursekit.data import load_digits, random_shift, shift_images
 from coursekit.utils import use_single_thread
 
 IMAGE_SIZE = 28

@@ -22,7 +22,8 @@ import pytest
 import torch
 
 from coursekit.assets import load_results
-from coursekit.nn.lenet import LeNet, shift_images
+from coursekit.data import shift_images
+from coursekit.nn.lenet import LeNet
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "04_convolutional_networks.ipynb"
