@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     conv_grid = ConvExplorer("small grid")
     conv_photo = ConvExplorer("camera")
     field = ReceptiveField(n_layers=3)
+    field_unit = ReceptiveField(n_layers=3)  # its own stack, so the unit sliders keep their range
     cases = [
         ("1 ActivationExplorer", "alpha", cycle(activation, "alpha", [0.05, 0.2, 0.4])),
         ("1 ActivationExplorer", "activation", cycle(activation, "activation", ["elu", "gelu", "maxout", "tanh"])),
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
         ("12 ReceptiveField", "dilation", cycle(field, "dilation", [2, 3, 1])),
         ("12 ReceptiveField", "pooling", cycle(field, "pooling", ["after every layer", "after every 2nd layer",
                                                                   "none"])),
-        ("12 ReceptiveField", "unit_col", cycle(field, "unit_col", [3, 9, 20, 31])),
+        ("12 ReceptiveField", "unit_col", cycle(field_unit, "unit_col", [3, 9, 20, 31])),
     ]
     rows, slow = [], []
     for widget, control, action in cases:
