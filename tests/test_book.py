@@ -381,7 +381,7 @@ def open_page(browser, url: str):
     offline machine cannot hang the test).
     """
     local = urlsplit(url).netloc
-    record = {"requests": [], "foreign": [], "failed": [], "errors": []}
+    record = {"requests": [], "foreign": [], "failed": [], "errors": [], "console": []}
     context = browser.new_context(viewport={"width": 1200, "height": 900})
 
     def route(route):
@@ -398,6 +398,8 @@ def open_page(browser, url: str):
     page.on("response", lambda response: response.status >= 400
             and record["failed"].append(f"{response.status} {response.url}"))
     page.on("pageerror", lambda error: record["errors"].append(str(error)))
+    page.on("console", lambda message: message.type == "error"
+            and record["console"].append(message.text))
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     return page, record
@@ -455,6 +457,7 @@ def check_no_foreign_requests(record, name: str) -> None:
     assert not record["foreign"], f"{name} asked other hosts for: {record['foreign']}"
     assert not record["failed"], f"{name}: failed requests: {record['failed']}"
     assert not record["errors"], f"{name}: JavaScript errors: {record['errors']}"
+    assert not record["console"], f"{name}: console errors: {record['console']}"
 
 
 @pytest.mark.slow

@@ -216,6 +216,14 @@ def add_exercise_howto(app, doctree) -> None:
         doctree.insert(0, note)
 
 
+def theme_settings(app, config) -> None:
+    """A favicon of the site's own (no 404 for /favicon.ico) and a valid colour mode on the first
+    visit (the theme's script otherwise logs "invalid theme mode" on every page)."""
+    config.html_context = {**(config.html_context or {}), "default_mode": "light"}
+    if not config.html_favicon:
+        config.html_favicon = "favicon.svg"
+
+
 def repository_settings(app, config) -> None:
     """Derive what depends on the repository address; say so while it is the placeholder."""
     url = (config.html_theme_options or {}).get("repository_url", "")
@@ -238,5 +246,6 @@ def setup(app):
     app.connect("doctree-read", add_exercise_howto)
     app.connect("doctree-read", link_glossary)
     app.connect("config-inited", repository_settings)
+    app.connect("config-inited", theme_settings)
     app.connect("config-inited", chinese_search_dictionary)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
