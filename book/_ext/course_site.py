@@ -19,7 +19,11 @@
 5. Search finds Chinese terms whole and in parts: the index is built with jieba
    (``html_search_language: zh``) and a user dictionary made from the glossary's 中文
    column at build time, so 反向传播 is one word and 传播 still finds it.
-6. ``repository.url`` of _config.yml is the one setting for the public repository:
+6. Two pages are filled in from the repository at build time, so they never go stale: the
+   course guide's syllabus table (every chapter, its exercise's questions and points from
+   the public tests, its measured run time) and the benchmarks page (every table in
+   ``benchmarks/results/*.json``, which ``make bench`` writes).
+7. ``repository.url`` of _config.yml is the one setting for the public repository:
    launch buttons, repository links and the 404 page's URL prefix derive from it.
    While it is the placeholder, the build prints a notice (not a warning: the tests
    build with ``--strict``).
@@ -197,6 +201,86 @@ def link_glossary(app, doctree) -> None:
             paragraph += link
 
 
+SYLLABUS_MARKER = "<!-- syllabus-table -->"
+RESULTS_MARKER = "<!-- benchmark-results -->"
+
+
+def _notebook_title(path: Path) -> str:
+    import json
+
+    for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+        source = "".join(cell.get("source", ""))
+        if cell.get("cell_type") == "markdown":
+            for line in source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def _results(repository: Path) -> dict[str, dict]:
+    import json
+
+    out = {}
+    for path in sorted((repository / "benchmarks" / "results").glob("*.json")):
+        try:
+            out[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            LOGGER.info(f"notice: {path} is not valid JSON; left off the benchmarks page")
+    return out
+
+
+def syllabus_table(repository: Path) -> str:
+    """Markdown: each chapter notebook with its exercise (questions, points) and run time."""
+    import json
+
+    times = {row[0]: row[1] for row in _results(repository).get("notebooks", {}).get("rows", [])}
+    public = repository / "coursekit" / "grading" / "public"
+    lines = ["| chapter | exercise | questions | points | time (s) |",
+             "|---|---|---|---|---|"]
+    for notebook in sorted((repository / "notebooks").glob("*.ipynb")):
+        title = _notebook_title(notebook).replace("|", "/")
+        exercise = questions = points = "–"
+        key = notebook.stem.split("_")[0]
+        for path in sorted(public.glob("*.json")):
+            if path.stem.split("_")[0].rstrip("ab") == key.rstrip("ab") and key[0].isdigit():
+                data = json.loads(path.read_text(encoding="utf-8"))
+                exercise = f"[exercises {path.stem.split('_')[0]}](exercises/{path.stem}.ipynb)"
+                questions = str(len(data["questions"]))
+                points = f"{sum(q['points'] for q in data['questions']):g}"
+                break
+        seconds = times.get(notebook.name)
+        time = f"{seconds:.0f}" if isinstance(seconds, (int, float)) else "–"
+        lines.append(f"| [{title}](notebooks/{notebook.stem}.ipynb) | {exercise} | {questions} "
+                     f"| {points} | {time} |")
+    return "\n".join(lines)
+
+
+def results_tables(repository: Path) -> str:
+    """Markdown: every table of benchmarks/results/*.json, with where it was measured."""
+    parts = []
+    for name, table in _results(repository).items():
+        columns = table.get("columns", [])
+        measured = table.get("measured", {})
+        parts.append(f"## {table.get('title', name)}\n")
+        parts.append(f"Measured {measured.get('date', '?')} on {measured.get('machine', '?')}"
+                     f" (`benchmarks/results/{name}.json`). {table.get('notes', '')}\n")
+        parts.append("| " + " | ".join(columns) + " |")
+        parts.append("|" + "---|" * len(columns))
+        for row in table.get("rows", []):
+            parts.append("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v)
+                                            for v in row) + " |")
+        parts.append("")
+    return "\n".join(parts) or "No benchmark results are stored yet: run `make bench`."
+
+
+def fill_generated_pages(app, docname, source) -> None:
+    repository = Path(app.srcdir).resolve().parent
+    if SYLLABUS_MARKER in source[0]:
+        source[0] = source[0].replace(SYLLABUS_MARKER, syllabus_table(repository))
+    if RESULTS_MARKER in source[0]:
+        source[0] = source[0].replace(RESULTS_MARKER, results_tables(repository))
+
+
 def add_exercise_howto(app, doctree) -> None:
     docname = app.env.docname
     if not docname.startswith("exercises/"):
@@ -244,6 +328,7 @@ def setup(app):
     app.connect("html-page-context", drop_thebe_scripts)
     app.connect("doctree-read", link_repository_files)
     app.connect("doctree-read", add_exercise_howto)
+    app.connect("source-read", fill_generated_pages)
     app.connect("doctree-read", link_glossary)
     app.connect("config-inited", repository_settings)
     app.connect("config-inited", theme_settings)
