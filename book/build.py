@@ -36,6 +36,9 @@ NODE_MODULES = BOOK_DIR / "node_modules"
 LOCAL_STATIC = BOOK_DIR / "_local_static"
 # The site's own JavaScript (committed), copied next to the npm files.
 WIDGETS_SETUP_JS = BOOK_DIR / "js" / "widgets-setup.js"
+# Loaded by every page (html_js_files / html_css_files): frozen-widget labels, figure zoom,
+# clean search snippets, and the styles for them and for narrow screens.
+SITE_FILES = (BOOK_DIR / "js" / "site.js", BOOK_DIR / "js" / "site.css")
 BOOK_NOTEBOOKS = BOOK_DIR / "notebooks"
 EXERCISES_DIR = REPO_DIR / "exercises"
 BOOK_EXERCISES = BOOK_DIR / "exercises"
@@ -115,6 +118,10 @@ def prepare_static(node_modules: Path = NODE_MODULES, static_dir: Path = LOCAL_S
                extra=(require_js.name, WIDGETS_SETUP_JS.name))
     for source in (require_js, WIDGETS_SETUP_JS):
         target = static_dir / "widgets" / source.name
+        if not target.is_file() or not filecmp.cmp(source, target, shallow=False):
+            shutil.copy2(source, target)
+    for source in SITE_FILES:
+        target = static_dir / source.name
         if not target.is_file() or not filecmp.cmp(source, target, shallow=False):
             shutil.copy2(source, target)
     _sync_tree(mathjax_source, static_dir / "mathjax", MATHJAX_IGNORE)

@@ -546,3 +546,46 @@ def test_search_finds_chinese_terms_whole_and_in_parts(browser, server, site, qu
         check_no_foreign_requests(record, f"search for {query}")
     finally:
         page.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_frozen_widgets_are_labelled_figures_zoom_and_nothing_overflows_on_a_phone(
+        browser, server, site):
+    page, record = open_page(browser, urljoin(server, "notebooks/widgets_gallery.html"))
+    try:
+        page.wait_for_selector(".frozen-widget-note", timeout=20000)
+        assert "run the notebook" in page.inner_text(".frozen-widget-note").lower()
+        figure = page.query_selector("img.zoomable")
+        assert figure is not None, "no figure can be enlarged"
+        figure.click()
+        assert page.is_visible(".figure-zoom img")
+        page.keyboard.press("Escape")
+        assert not page.is_visible(".figure-zoom img")
+        check_no_foreign_requests(record, "widgets_gallery.html")
+    finally:
+        page.context.close()
+    for name in ("notebooks/02_mlp_backprop.html", "notebooks/widgets_gallery.html"):
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        try:
+            page = context.new_page()
+            page.goto(urljoin(server, name), wait_until="load")
+            page.wait_for_timeout(1500)
+            width = page.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= 391, f"{name} scrolls sideways at 390 px: {width} px wide"
+        finally:
+            context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_search_snippets_show_no_raw_tex(browser, server, site):
+    page, record = open_page(browser, urljoin(server, "search.html?q=softmax"))
+    try:
+        page.wait_for_selector("#search-results ul.search li p", timeout=20000)
+        page.wait_for_timeout(1000)
+        snippets = page.eval_on_selector_all("#search-results ul.search li p",
+                                             "ps => ps.map(p => p.textContent)")
+        assert snippets and not any(re.search(r"\\\(|\\[a-z]+\{|\$", s) for s in snippets), snippets
+    finally:
+        page.context.close()
