@@ -291,3 +291,63 @@ def test_fine_tuning_learning_curve_shows_the_negative_transfer_the_text_explain
         assert cited in prose and cited in text
     assert f"{means['all (~134)'][0]:.3f} against {means['all (~134)'][3]:.3f}" in prose
     assert f"({float(probes[0][1]):.3f}\nagainst {float(probes[0][0]):.3f}" in prose
+
+
+def _mean_std_lines(text: str, heading: str, count: int) -> list[str]:
+    return text[text.index(heading):].splitlines()[1:1 + count]
+
+
+def test_he_beats_xavier_on_the_deep_relu_net_beyond_the_seed_spread():
+    """03a section 2.3: the conclusion rests on 3 seeds at a learning rate where training is
+    not chaotic (at 0.02 the sign of He - Xavier depended on the CPU, issue #9)."""
+    text = stored_text(LECTURES[0])
+    rows = {}
+    for line in _mean_std_lines(text, "after 15 epochs, mean ± std over 3 seeds", 4):
+        scheme, rest = line.split(":", 1)
+        loss, loss_std, acc, acc_std = (float(v) for v in re.findall(r"\d+\.\d+", rest))
+        rows[scheme.strip()] = (loss, loss_std, acc, acc_std)
+    assert list(rows) == ["zeros", "small N(0, 0.01²)", "Xavier", "He"]
+    for scheme in ("zeros", "small N(0, 0.01²)"):
+        assert rows[scheme][0] > 2.2 and rows[scheme][2] < 0.2  # the plateau, chance level
+    (_, _, xavier, xavier_std), (_, _, he, he_std) = rows["Xavier"], rows["He"]
+    assert he - xavier > 3 * (he_std + xavier_std)
+    prose = "\n".join(c.source for c in nbformat.read(LECTURES[0], as_version=4).cells
+                      if c.cell_type == "markdown")
+    assert "test accuracy is about 0.76" in prose and abs(xavier - 0.76) < 0.02
+    assert "reaches about 0.95" in prose and abs(he - 0.95) < 0.02
+
+
+def test_schedules_table_supports_the_text():
+    """03a section 5: the small constant rate is slow; the decays' test loss is a little lower
+    than the large constant rate's, by about the seed spread; equal accuracy."""
+    text = stored_text(LECTURES[0])
+    rows = {}
+    for line in _mean_std_lines(text, "schedule | test loss", 4):
+        name, loss, acc = (part.strip() for part in line.split("|"))
+        rows[name] = [float(v) for v in loss.split(" ± ")] + [float(v) for v in acc.split(" ± ")]
+    assert list(rows) == ["constant 0.5", "constant 0.05", "step (every 7, x0.3)", "cosine"]
+    slow = rows["constant 0.05"]
+    for name in ("constant 0.5", "step (every 7, x0.3)", "cosine"):
+        loss, loss_std, acc, acc_std = rows[name]
+        assert slow[0] - loss > slow[1] + loss_std  # slower than every other schedule
+        assert acc - slow[2] > 0.01 and abs(acc - 0.977) < 0.005
+    for name in ("step (every 7, x0.3)", "cosine"):
+        assert abs(rows[name][0] - 0.08) < 0.005
+        gap = rows["constant 0.5"][0] - rows[name][0]
+        assert 0 < gap < 2 * (rows["constant 0.5"][1] + rows[name][1])  # "about the spread"
+    assert abs(rows["constant 0.5"][0] - 0.09) < 0.005
+
+
+def test_normalization_ranking_rests_on_three_seeds():
+    """03b section 3: layer norm > batch norm > none, each gap beyond the seed spread."""
+    text = stored_text(LECTURES[1])
+    rows = {name: (float(mean), float(std)) for name, mean, std in re.findall(
+        r"(no normalization|batch norm|layer norm): test accuracy after 15 epochs "
+        r"([\d.]+) ± ([\d.]+) \(3 seeds\)", text)}
+    assert list(rows) == ["no normalization", "batch norm", "layer norm"]
+    (none, none_std), (bn, bn_std), (ln, ln_std) = rows.values()
+    assert ln - bn > 2 * (ln_std + bn_std) and bn - none > none_std + bn_std
+    prose = "\n".join(c.source for c in nbformat.read(LECTURES[1], as_version=4).cells
+                      if c.cell_type == "markdown")
+    assert "about 0.96\nagainst 0.90 test accuracy" in prose
+    assert abs(ln - 0.96) < 0.01 and abs(bn - 0.90) < 0.01
