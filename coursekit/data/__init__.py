@@ -12,6 +12,8 @@ Every loader is seeded and returns NumPy arrays:
 - ``sliding_windows``         turn a series into (window, next value) pairs
 - ``random_shift``            augmentation: shift each image (N, C, H, W) at random
 - ``shift_images``            shift images (N, C, H, W) by given offsets (shifted test sets)
+- ``make_shapes``             procedural 32x32 RGB shapes (8 classes) with tight boxes
+- ``make_shape_scenes``       multi-object shape scenes with labels and boxes (detection)
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
 validating arguments with ``coursekit.data._validate``) and are re-exported here.
@@ -25,6 +27,13 @@ from coursekit.data._validate import Split, _check_choice, _check_count, _check_
 
 # Data sets with a module of their own, re-exported here.
 from coursekit.data.augment import random_shift, shift_images  # noqa: F401
+from coursekit.data.shapes import (  # noqa: F401
+    SHAPE_CLASSES,
+    ShapeImages,
+    ShapeScenes,
+    make_shape_scenes,
+    make_shapes,
+)
 
 DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "horse", "text", "coins", "moon")

@@ -8,11 +8,13 @@ and whose ``render_static()`` returns a matplotlib Figure of small multiples.
 4. ``LossLandscape``  5. ``GradientFlow``  6. ``BackpropStepper``
 7. ``ConvExplorer``  8. ``FeatureMaps``  9. ``LSTMGates``
 10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``ReceptiveField``
+13. ``DetectionExplorer``
 """
 
 from coursekit.widgets.activations import ActivationExplorer
 from coursekit.widgets.backprop import BackpropStepper
 from coursekit.widgets.conv import ConvExplorer
+from coursekit.widgets.detection import DetectionExplorer
 from coursekit.widgets.embedding import EmbeddingExplorer
 from coursekit.widgets.features import FeatureMaps
 from coursekit.widgets.gradient_flow import GradientFlow
@@ -23,6 +25,18 @@ from coursekit.widgets.playground import Playground
 from coursekit.widgets.receptive_field import ReceptiveField
 from coursekit.widgets.recurrent import LSTMGates
 
-__all__ = ["ActivationExplorer", "BackpropStepper", "ConvExplorer", "EmbeddingExplorer", "FeatureMaps",
-           "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground",
-           "ReceptiveField"]
+__all__ = [
+    "ActivationExplorer",
+    "BackpropStepper",
+    "ConvExplorer",
+    "DetectionExplorer",
+    "EmbeddingExplorer",
+    "FeatureMaps",
+    "GradientFlow",
+    "LSTMGates",
+    "LatentExplorer",
+    "LossLandscape",
+    "OptimizerRace",
+    "Playground",
+    "ReceptiveField",
+]
