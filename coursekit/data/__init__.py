@@ -10,6 +10,8 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_sequences``          noisy sine waves and other generated sequences
 - ``make_adding_problem``     the long-range "adding problem" for RNNs
 - ``sliding_windows``         turn a series into (window, next value) pairs
+- ``make_shapes``             procedural 32x32 RGB shapes (8 classes) with tight boxes
+- ``make_shape_scenes``       multi-object shape scenes with labels and boxes (detection)
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
 validating arguments with ``coursekit.data._validate``) and are re-exported here.
@@ -20,6 +22,13 @@ from __future__ import annotations
 import numpy as np
 
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
+from coursekit.data.shapes import (  # noqa: F401  (re-exported)
+    SHAPE_CLASSES,
+    ShapeImages,
+    ShapeScenes,
+    make_shape_scenes,
+    make_shapes,
+)
 
 DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "horse", "text", "coins", "moon")
