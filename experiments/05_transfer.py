@@ -11,7 +11,7 @@ four ways, each with a fresh output layer:
 - all fine-tuned (the pre-trained layers at a 10 times smaller learning rate than the head).
 
 Frozen layers stay in eval mode (``coursekit.models.FineTuned``). Each run takes
-``max(STEPS, 8 epochs)`` gradient steps on batches of up to 32. Writes
+``max(steps, 5 epochs)`` gradient steps on batches of up to 32. Writes
 ``coursekit/assets/05_transfer.json`` (the table) and ``05_transfer_pretrained.npz`` (the
 pre-trained weights, which the notebook and the exercise fine-tune):
 
@@ -30,7 +30,7 @@ from torch import nn
 
 from coursekit.assets import save_results, save_weights
 from coursekit.data import make_shapes
-from coursekit.models import FineTuned, replace_head, resnet, to_arrays
+from coursekit.models import FineTuned, from_arrays, replace_head, resnet, to_arrays
 from coursekit.train import evaluate, fit
 from coursekit.utils import use_single_thread
 
@@ -38,9 +38,9 @@ CLASSES_A = ("circle", "square", "triangle", "cross")
 CLASSES_B = ("star", "ring", "crescent", "hexagon")
 STRATEGIES = ("from scratch", "linear probe", "last block fine-tuned", "all fine-tuned")
 N_FROZEN = {"linear probe": 6, "last block fine-tuned": 3, "all fine-tuned": 0}  # children of resnet()
-FULL = dict(n_pretrain=6000, pretrain_epochs=10, sizes=[1, 3, 10, 30, 100, 300], seeds=[0, 1, 2, 3, 4],
-            steps=200, n_test=1600)
-QUICK = dict(n_pretrain=1000, pretrain_epochs=2, sizes=[3, 30], seeds=[0], steps=40, n_test=400)
+FULL = dict(n_pretrain=3000, pretrain_epochs=6, sizes=[1, 3, 10, 30, 100], seeds=[0, 1, 2, 3, 4],
+            steps=150, n_test=800)
+QUICK = dict(n_pretrain=800, pretrain_epochs=3, sizes=[3, 30], seeds=[0], steps=40, n_test=400)
 POOL_PER_CLASS, HEAD_LR, BODY_LR, SCRATCH_LR, BATCH_SIZE = 300, 1e-2, 1e-3, 2e-3, 32
 PRETRAIN_SEED, POOL_SEED, TEST_SEED = 3000, 4000, 5000
 
@@ -83,13 +83,40 @@ def subset(labels, per_class, seed):
 
 def epochs_for(n_images, steps):
     batches = int(np.ceil(n_images / BATCH_SIZE))
-    return max(int(np.ceil(steps / batches)), 8)
+    return max(int(np.ceil(steps / batches)), 5)
+
+
+_DATA = {}
+
+
+def _run(job):
+    """All strategies for one (images per class, seed): {strategy: test accuracy on B}."""
+    per_class, seed, config, pretrained_arrays = job
+    use_single_thread()
+    if not _DATA:
+        pool = make_shapes(POOL_PER_CLASS * len(CLASSES_B), classes=CLASSES_B, seed=POOL_SEED)
+        test = make_shapes(config["n_test"], classes=CLASSES_B, seed=TEST_SEED)
+        _DATA.update(pool=pool, test=(torch.as_tensor(test.images), torch.as_tensor(test.labels)))
+    pretrained = from_arrays(resnet(len(CLASSES_A), block="basic"), pretrained_arrays)
+    pool = _DATA["pool"]
+    index = subset(pool.labels, per_class, seed)
+    data = (torch.as_tensor(pool.images[index]), torch.as_tensor(pool.labels[index]))
+    accuracies = {}
+    for strategy in STRATEGIES:
+        model, optimizer = target_model(strategy, pretrained, seed)
+        fit(model, nn.CrossEntropyLoss(), optimizer, data, epochs=epochs_for(len(index), config["steps"]),
+            batch_size=BATCH_SIZE, progress=False, seed=seed)
+        value = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"], {"accuracy": accuracy})["accuracy"]
+        accuracies[strategy] = round(value, 4)
+    print(f"{per_class} per class, seed {seed}: {accuracies}", flush=True)
+    return per_class, seed, accuracies
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced budget (<= 30 s)")
     parser.add_argument("--out", default=None, help="folder for the results (default coursekit/assets)")
+    parser.add_argument("--workers", type=int, default=1, help="processes running (size, seed) pairs")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     use_single_thread()
@@ -98,20 +125,20 @@ def main(argv=None):
     log = [f"pre-trained on {', '.join(CLASSES_A)}: test accuracy {accuracy_a:.3f} "
            f"({time.process_time() - start:.1f} s CPU)"]
     print(log[-1], flush=True)
-    pool = make_shapes(POOL_PER_CLASS * len(CLASSES_B), classes=CLASSES_B, seed=POOL_SEED)
-    test = make_shapes(config["n_test"], classes=CLASSES_B, seed=TEST_SEED)
-    test_data = (torch.as_tensor(test.images), torch.as_tensor(test.labels))
+    jobs = [(per_class, seed, config, to_arrays(pretrained)) for per_class in config["sizes"]
+            for seed in config["seeds"]]
+    if args.workers > 1:  # independent single-threaded runs: the same numbers as one after another
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.workers) as pool:
+            outcomes = list(pool.map(_run, jobs))
+    else:
+        outcomes = [_run(job) for job in jobs]
     runs = {strategy: {str(k): [] for k in config["sizes"]} for strategy in STRATEGIES}
+    for per_class, _, accuracies in outcomes:
+        for strategy, value in accuracies.items():
+            runs[strategy][str(per_class)].append(value)
     for per_class in config["sizes"]:
-        for seed in config["seeds"]:
-            index = subset(pool.labels, per_class, seed)
-            data = (torch.as_tensor(pool.images[index]), torch.as_tensor(pool.labels[index]))
-            for strategy in STRATEGIES:
-                model, optimizer = target_model(strategy, pretrained, seed)
-                fit(model, nn.CrossEntropyLoss(), optimizer, data, epochs=epochs_for(len(index), config["steps"]),
-                    batch_size=BATCH_SIZE, progress=False, seed=seed)
-                value = evaluate(model, nn.CrossEntropyLoss(), test_data, {"accuracy": accuracy})["accuracy"]
-                runs[strategy][str(per_class)].append(round(value, 4))
         line = f"{per_class} per class: " + ", ".join(
             f"{s} {np.mean(runs[s][str(per_class)]):.3f} ± {np.std(runs[s][str(per_class)]):.3f}"
             for s in STRATEGIES)
