@@ -2,10 +2,11 @@
 
 Submodules: ``functional`` (forward/backward pairs), ``losses``, ``init``,
 ``optim``, ``schedules``, ``autograd`` (a tiny Tensor with ``.backward()``), and
-``lenet`` (a LeNet-style CNN assembled from ``functional``, trained on digits).
+``lenet`` (a LeNet-style CNN assembled from ``functional``, trained on digits), and
+``detection`` (IoU, NMS, anchors, RoI pooling, mAP).
 Layouts follow torch so any result can be checked against it by copying weights.
 """
 
-from . import autograd, functional, init, lenet, losses, optim, schedules
+from . import autograd, detection, functional, init, lenet, losses, optim, schedules
 
-__all__ = ["autograd", "functional", "init", "lenet", "losses", "optim", "schedules"]
+__all__ = ["autograd", "detection", "functional", "init", "lenet", "losses", "optim", "schedules"]

@@ -1,0 +1,172 @@
+"""Questions and tests of exercise set 05 (modern CNNs and object detection, notebooks 05a, 05b).
+
+Detection questions q1-q4 (IoU, NMS, anchors, AP). Expected values are computed by `coursekit
+assign` from the reference solution, except where a test names an explicit ``expected``: those
+come from coursekit.nn.detection, an independent implementation tested in
+tests/test_nn_detection.py. Hidden inputs are drawn from the instructor secret
+(``secret_rng``) at assign time. Public tests carry small weights: copying their visible
+answers earns at most 10 % of the points.
+"""
+
+import numpy as np
+
+from coursekit.grading import Question, call
+from coursekit.nn import detection as reference
+
+try:
+    from coursekit.grading import secret_rng
+except ImportError:  # until the grading API lands on main: the same public default
+    import zlib
+
+    def secret_rng(name):
+        return np.random.default_rng(zlib.crc32(f"public-default:{name}".encode()))
+
+
+def random_boxes(rng, n, extent=50.0, size=(2.0, 20.0)):
+    """n corner-format boxes with random corners and sizes."""
+    xy = rng.uniform(0, extent, size=(n, 2))
+    return np.c_[xy, xy + rng.uniform(*size, size=(n, 2))].round(2)
+
+
+def clustered_boxes(rng, n_objects, per_object, jitter=2.0):
+    """Several jittered copies of each of n_objects boxes: what a detector's raw output looks like."""
+    centres = random_boxes(rng, n_objects, extent=80.0, size=(8.0, 25.0))
+    boxes = np.repeat(centres, per_object, axis=0)
+    boxes = boxes + rng.normal(scale=jitter, size=boxes.shape)
+    boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2] + 1.0)
+    return boxes.round(2)
+
+
+# ---------------------------------------------------------------- q1 IoU
+rng = secret_rng("q1")
+iou_a, iou_b = random_boxes(rng, 7), random_boxes(rng, 5)
+apart = random_boxes(rng, 4)
+apart_b = apart + np.array([1, 1, 1, 1]) * (apart[:, 2:].max() + rng.uniform(1, 5))  # diagonal
+outer = random_boxes(rng, 3, size=(20.0, 30.0))
+inner = np.c_[outer[:, :2] + 3.0, outer[:, 2:] - 3.0]
+
+# ---------------------------------------------------------------- q2 NMS
+rng = secret_rng("q2")
+nms_boxes = clustered_boxes(rng, 6, 5)
+nms_scores = rng.uniform(size=len(nms_boxes)).round(3)
+nms_thr = round(float(rng.uniform(0.3, 0.6)), 2)
+tie_boxes = np.repeat(random_boxes(rng, 3), 2, axis=0)
+tie_scores = np.repeat(rng.uniform(size=3).round(2), 2)
+cls_boxes = clustered_boxes(rng, 5, 4)
+cls_scores = rng.uniform(size=len(cls_boxes)).round(3)
+cls_labels = rng.integers(0, 3, size=len(cls_boxes))
+# a pair at IoU exactly 1/3: kept both (the rule says "greater than")
+edge_boxes = np.array([[0.0, 0.0, 2.0, 1.0], [1.0, 0.0, 3.0, 1.0], [10.0, 10.0, 12.0, 12.0]])
+edge_scores = np.array([0.9, 0.8, 0.7])
+
+# ---------------------------------------------------------------- q3 anchors
+rng = secret_rng("q3")
+anchor_case = ((int(rng.integers(2, 5)), int(rng.integers(3, 6))), int(rng.choice([8, 16, 32])),
+               np.sort(rng.choice([16.0, 24.0, 32.0, 48.0, 64.0], size=2, replace=False)),
+               np.array([0.5, 1.0, 2.0]))
+anchor_case_2 = ((3, 2), 10, np.array([12.0]), np.sort(rng.uniform(0.3, 3.0, size=4)).round(2))
+
+# ---------------------------------------------------------------- q4 AP
+rng = secret_rng("q4")
+
+
+def ap_case(rng, n_images, n_objects, n_extra, duplicate=True):
+    """Detections of one class: noisy hits, some duplicates, some false alarms, some misses."""
+    gts, gi, dets, di = [], [], [], []
+    for image in range(n_images):
+        g = random_boxes(rng, n_objects, extent=60.0, size=(10.0, 20.0))
+        gts.append(g)
+        gi += [image] * n_objects
+        found = g[rng.random(n_objects) < 0.8]
+        hits = found + rng.normal(scale=2.5, size=found.shape)
+        extra = random_boxes(rng, n_extra, extent=60.0, size=(10.0, 20.0))
+        d = np.r_[hits, hits[:1] + 1.0, extra] if duplicate and len(hits) else np.r_[hits, extra]
+        d[:, 2:] = np.maximum(d[:, 2:], d[:, :2] + 1.0)
+        dets.append(d)
+        di += [image] * len(d)
+    det_boxes = np.concatenate(dets).round(2)
+    det_scores = rng.uniform(size=len(det_boxes)).round(3)
+    return det_boxes, det_scores, np.array(di), np.concatenate(gts), np.array(gi)
+
+
+def reference_ap(det_boxes, det_scores, det_image, gt_boxes, gt_image, iou_threshold=0.5):
+    """The same AP through coursekit.nn.detection (one class, per-image lists)."""
+    images = np.unique(np.r_[det_image, gt_image])
+    result = reference.mean_average_precision(
+        [det_boxes[det_image == i] for i in images], [det_scores[det_image == i] for i in images],
+        [np.zeros((det_image == i).sum(), int) for i in images],
+        [gt_boxes[gt_image == i] for i in images], [np.zeros((gt_image == i).sum(), int)
+                                                     for i in images],
+        n_classes=1, iou_threshold=iou_threshold)
+    return float(result.ap[0])
+
+
+ap_main = ap_case(rng, 6, 3, 2)
+ap_other = ap_case(rng, 4, 2, 4)
+# ties in score between a hit and a false alarm: the stable order decides
+ap_ties = (np.array([[0, 0, 10, 10], [30, 30, 40, 40], [0, 0, 10, 10.0]]), np.array([0.5, 0.5, 0.4]),
+           np.array([0, 0, 1]), np.array([[0, 0, 10, 10], [0, 0, 10, 10.0]]), np.array([0, 1]))
+# the best-scored box of image 1 overlaps image 0's object only: it must not match across images
+ap_cross = (np.array([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60.0]]), np.array([0.9, 0.8, 0.7]),
+            np.array([1, 0, 1]), np.array([[0, 0, 10, 10], [50, 50, 60, 60.0]]), np.array([0, 1]))
+
+QUESTIONS = [
+    Question(
+        "q1", points=2, title="IoU, batched",
+        public=[call("box_iou", np.array([[0, 0, 2, 2], [0, 0, 4, 4.0]]),
+                     np.array([[1, 1, 3, 3], [5, 5, 6, 6.0]]), weight=0.2)],
+        hidden=[call("box_iou", iou_a, iou_b, expected=reference.box_iou(iou_a, iou_b), weight=2,
+                     note="(7 x 5 random boxes)"),
+                call("box_iou", apart, apart_b, expected=np.zeros((4, 4)),
+                     note="(boxes apart in both x and y)"),
+                call("box_iou", outer, inner, expected=reference.box_iou(outer, inner),
+                     note="(one box inside another)"),
+                call("box_iou", iou_b[:1], iou_b[:1], expected=np.ones((1, 1)),
+                     note="(a box with itself)")],
+    ),
+    Question(
+        "q2", points=3, title="Non-maximum suppression, per class",
+        public=[call("nms", np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30.0]]),
+                     np.array([0.9, 0.8, 0.7]), 0.5, weight=0.3)],
+        hidden=[call("nms", nms_boxes, nms_scores, nms_thr,
+                     expected=reference.nms(nms_boxes, nms_scores, nms_thr), weight=2,
+                     note="(clusters of overlapping boxes)"),
+                call("nms", tie_boxes, tie_scores, 0.5,
+                     expected=reference.nms(tie_boxes, tie_scores, 0.5), note="(equal scores)"),
+                call("nms", edge_boxes, edge_scores, 1 / 3, expected=np.array([0, 1, 2]),
+                     note="(IoU exactly at the threshold)"),
+                call("nms", np.zeros((0, 4)), np.zeros(0), 0.5, expected=np.zeros(0, np.int64),
+                     note="(no boxes)"),
+                call("batched_nms", cls_boxes, cls_scores, cls_labels, 0.4,
+                     expected=reference.batched_nms(cls_boxes, cls_scores, cls_labels, 0.4),
+                     weight=2, note="(three classes)")],
+    ),
+    Question(
+        "q3", points=2, title="Anchors for scales and ratios",
+        public=[call("make_anchors", (1, 2), 8, np.array([8.0]), np.array([1.0, 4.0]), weight=0.2)],
+        hidden=[call("make_anchors", *anchor_case, expected=reference.make_anchors(*anchor_case),
+                     weight=2, note="(several scales and ratios)"),
+                call("make_anchors", *anchor_case_2,
+                     expected=reference.make_anchors(*anchor_case_2),
+                     note="(one scale, four ratios, a rectangular map)")],
+    ),
+    Question(
+        "q4", points=3, title="Average precision from detections",
+        public=[call("average_precision",
+                     np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30], [50, 50, 60, 60.0]]),
+                     np.array([0.9, 0.8, 0.7, 0.6]), np.array([0, 0, 1, 1]),
+                     np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30.0]]),
+                     np.array([0, 1, 1]), weight=0.3)],
+        hidden=[call("average_precision", *ap_main, expected=reference_ap(*ap_main), rtol=1e-9,
+                     weight=2, note="(six images, duplicates and false alarms)"),
+                call("average_precision", *ap_other, kwargs={"iou_threshold": 0.3},
+                     expected=reference_ap(*ap_other, iou_threshold=0.3), rtol=1e-9,
+                     note="(IoU threshold 0.3)"),
+                call("average_precision", *ap_ties, expected=reference_ap(*ap_ties), rtol=1e-9,
+                     note="(equal scores)"),
+                call("average_precision", *ap_cross, expected=reference_ap(*ap_cross), rtol=1e-9,
+                     note="(boxes in other images)"),
+                call("average_precision", np.zeros((0, 4)), np.zeros(0), np.zeros(0, int),
+                     ap_main[3], ap_main[4], expected=0.0, note="(no detections)")],
+    ),
+]
