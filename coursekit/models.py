@@ -57,7 +57,7 @@ def conv_bn_relu(c_in, c_out, kernel_size=3, stride=1):
 
 # ----------------------------------------------------------------------------- AlexNet
 @_seeded
-def alexnet(n_classes: int = 10, width: int = 24, dropout: float = 0.5) -> nn.Module:
+def alexnet(n_classes: int = 10, width: int = 24, dropout: float = 0.25) -> nn.Module:
     """AlexNet in miniature: five conv layers, three overlapping max-pools, LRN, two dropout FCs.
 
     32×32 → conv5×5/2 → 16×16 → pool 3×3/2 → 8×8 → conv5×5 → pool → 4×4 → three conv3×3
@@ -68,7 +68,7 @@ def alexnet(n_classes: int = 10, width: int = 24, dropout: float = 0.5) -> nn.Mo
     _check_classes(n_classes)
     w = width
     pool = dict(kernel_size=3, stride=2, padding=1)  # overlapping: window 3 > stride 2
-    return nn.Sequential(
+    model = nn.Sequential(
         nn.Conv2d(3, w, 5, stride=2, padding=2), nn.ReLU(),
         nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0), nn.MaxPool2d(**pool),
         nn.Conv2d(w, 2 * w, 5, padding=2), nn.ReLU(),
@@ -80,6 +80,13 @@ def alexnet(n_classes: int = 10, width: int = 24, dropout: float = 0.5) -> nn.Mo
         nn.Dropout(dropout), nn.Linear(2 * w * 2 * 2, 128), nn.ReLU(),
         nn.Dropout(dropout), nn.Linear(128, 128), nn.ReLU(),
         nn.Linear(128, n_classes))
+    # Without batch normalization the eight layers need He initialization (chapter 03a):
+    # torch's default scale shrinks the signal layer by layer and training stalls.
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return model
 
 
 # ----------------------------------------------------------------------------- VGG
