@@ -5,7 +5,7 @@
 An "update" is what a student's slider move costs: the control changes, the
 widget recomputes, redraws its figure and encodes the PNG the browser shows.
 Measured for ActivationExplorer, Playground (a control change, which rebuilds
-the model, and one training epoch), OptimizerRace and ConvExplorer, cycling
+the model, and one training epoch), OptimizerRace, ConvExplorer and DetectionExplorer, cycling
 each control through a few values. Reports the median and the worst wall
 time and the median CPU time of the process (wall time on a shared machine
 includes waiting for a core; CPU time does not).
@@ -41,12 +41,39 @@ def cycle(widget, control, values):
     return action
 
 
+def detection_explorer(n_images=100):
+    """A DetectionExplorer over 100 held-out scenes with detector-like raw output: 64 boxes
+    per image (the grid detector's 8 x 8 cells), jittered copies of the objects and false alarms."""
+    import numpy as np
+
+    from coursekit.data import make_shape_scenes
+    from coursekit.widgets import DetectionExplorer
+
+    scenes = make_shape_scenes(n_images, seed=123)
+    rng = np.random.default_rng(0)
+    boxes, scores, labels = [], [], []
+    for gb, gl in zip(scenes.boxes, scenes.labels):
+        xy = rng.uniform(0, 56, size=(64, 2))
+        raw = np.c_[xy, xy + rng.uniform(4, 20, size=(64, 2))]
+        copies = np.repeat(gb, 4, axis=0) + rng.normal(scale=1.5, size=(4 * len(gb), 4))
+        raw[:len(copies)] = np.c_[copies[:, :2], np.maximum(copies[:, 2:], copies[:, :2] + 1)]
+        s = rng.uniform(0, 0.3, size=64)
+        s[:len(copies)] = rng.uniform(0.3, 1.0, size=len(copies))
+        boxes.append(raw)
+        scores.append(s)
+        labels.append(np.r_[np.repeat(gl, 4), rng.integers(0, 8, 64 - len(copies))])
+    return DetectionExplorer(scenes.images, boxes, scores, labels, scenes.boxes, scenes.labels,
+                             scenes.class_names)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
     from coursekit.widgets import ActivationExplorer, ConvExplorer, OptimizerRace, Playground
+
+    detection = detection_explorer()
 
     activation = ActivationExplorer("leaky_relu")
     playground = Playground(dataset="spirals", n_samples=300, layers=(16, 16))
@@ -68,6 +95,9 @@ def main(argv=None) -> int:
         ("7 ConvExplorer grid", "padding", cycle(conv_grid, "padding", [1, 2, 0])),
         ("7 ConvExplorer photo", "preset", cycle(conv_photo, "preset", ["sharpen", "box blur", "emboss"])),
         ("7 ConvExplorer photo", "stride", cycle(conv_photo, "stride", [2, 3, 1])),
+        ("12 DetectionExplorer", "score_threshold", cycle(detection, "score_threshold", [0.3, 0.6, 0.1])),
+        ("12 DetectionExplorer", "iou_threshold", cycle(detection, "iou_threshold", [0.3, 0.7, 1.0])),
+        ("12 DetectionExplorer", "image_index", cycle(detection, "image_index", [3, 7, 11])),
     ]
     rows, slow = [], []
     for widget, control, action in cases:

@@ -20,7 +20,7 @@ from coursekit.widgets import (
     OptimizerRace,
     Playground,
 )
-from coursekit.widgets.base import FigureWidget
+from coursekit.widgets.base import RENDER_SCALE, FigureWidget, png_size
 
 
 @pytest.fixture(autouse=True)
@@ -55,8 +55,24 @@ def test_base_pattern_is_displayable_and_set_redraws_once():
 
 def test_static_figures_show_themselves_as_png_in_a_notebook():
     figure = ActivationExplorer().render_static(activations=("relu", "tanh"))
-    png = figure._repr_png_()  # what IPython calls when the figure ends a cell
+    png, shown = figure._repr_png_()  # what IPython calls when the figure ends a cell
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(panels(figure)) == 2
+    # rendered at twice the size it is shown at, so it stays sharp
+    width, height = png_size(png)
+    assert abs(width - RENDER_SCALE * shown["width"]) <= 1
+    assert abs(height - RENDER_SCALE * shown["height"]) <= 1
+
+
+@pytest.mark.parametrize("make", [lambda: ActivationExplorer("relu"), lambda: GradientFlow(),
+                                  lambda: BackpropStepper()])
+def test_widget_pictures_are_rendered_at_twice_their_css_width(make):
+    w = make()
+    css_width = int(w.image.layout.width.removesuffix("px"))
+    assert css_width == round(w.figure.get_figwidth() * w.dpi)
+    assert w.image.layout.max_width == "100%"  # never wider than the notebook
+    width, height = png_size(w.image.value)
+    assert abs(width - RENDER_SCALE * css_width) <= 1
+    assert abs(height - RENDER_SCALE * w.figure.get_figheight() * w.dpi) <= 1
 
 
 def test_activation_explorer_controls():

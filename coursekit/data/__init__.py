@@ -10,6 +10,7 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_sequences``          noisy sine waves and other generated sequences
 - ``make_adding_problem``     the long-range "adding problem" for RNNs
 - ``sliding_windows``         turn a series into (window, next value) pairs
+- ``random_shift``            augmentation: shift each image (N, C, H, W) at random
 - ``make_shapes``             procedural 32x32 RGB shapes (8 classes) with tight boxes
 - ``make_shape_scenes``       multi-object shape scenes with labels and boxes (detection)
 
@@ -22,7 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
-from coursekit.data.shapes import (  # noqa: F401  (re-exported)
+
+# Data sets with a module of their own, re-exported here.
+from coursekit.data.augment import random_shift  # noqa: F401
+from coursekit.data.shapes import (  # noqa: F401
     SHAPE_CLASSES,
     ShapeImages,
     ShapeScenes,
