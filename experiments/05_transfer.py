@@ -2,7 +2,7 @@
 
 Pre-trains the table's small ResNet (``coursekit.models.resnet``, basic blocks) on four
 shape classes (A: circle, square, triangle, cross), then trains on the four others (B:
-star, ring, crescent, hexagon) with k images per class, k in SIZES, five seeds each, in
+star, ring, crescent, hexagon) with k images per class, k in SIZES, three seeds each, in
 four ways, each with a fresh output layer:
 
 - from scratch (random initialization, everything trained);
@@ -38,8 +38,8 @@ CLASSES_A = ("circle", "square", "triangle", "cross")
 CLASSES_B = ("star", "ring", "crescent", "hexagon")
 STRATEGIES = ("from scratch", "linear probe", "last block fine-tuned", "all fine-tuned")
 N_FROZEN = {"linear probe": 6, "last block fine-tuned": 3, "all fine-tuned": 0}  # children of resnet()
-FULL = dict(n_pretrain=3000, pretrain_epochs=6, sizes=[1, 3, 10, 30, 100], seeds=[0, 1, 2, 3, 4],
-            steps=150, n_test=800)
+FULL = dict(n_pretrain=3000, pretrain_epochs=6, sizes=[1, 3, 10, 30], seeds=[0, 1, 2],
+            steps=100, n_test=800)
 QUICK = dict(n_pretrain=1000, pretrain_epochs=3, sizes=[3, 30], seeds=[0], steps=40, n_test=400)
 POOL_PER_CLASS, HEAD_LR, BODY_LR, SCRATCH_LR, BATCH_SIZE = 300, 1e-2, 1e-3, 2e-3, 32
 PRETRAIN_SEED, POOL_SEED, TEST_SEED = 3000, 4000, 5000

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from coursekit.assets import load_weights
+from coursekit.assets import load_results, load_weights
 from coursekit.models import (
     ARCHITECTURES,
     BasicBlock,
@@ -223,3 +225,65 @@ def test_transfer_script_quick_still_learns(tmp_path):
     assert max(results["mean"][s]["30"] for s in results["strategies"]) > 0.3
     weights = load_weights("05_transfer_pretrained", folder=tmp_path)
     from_arrays(resnet(4), weights)  # loads into the architecture the notebook uses
+
+
+# ------------------------------------------------------------------ stored results and the notebook
+def _notebook():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    outputs = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            outputs.append("".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"))
+    return notebook, re.sub(r"\s+", " ", prose), outputs
+
+
+def _output_containing(outputs, text):
+    found = [o for o in outputs if text in o]
+    assert found, f"no stored output contains {text!r}: re-execute the notebook"
+    return found[0]
+
+
+def _mean_std(values):
+    return float(np.mean(values)), float(np.std(values))
+
+
+def test_architecture_table_is_consistent_and_shown():
+    record = load_results("05_architectures")
+    rows = record["results"]["architectures"]
+    assert [row["name"] for row in rows] == list(ARCHITECTURES)
+    assert len(record["seeds"]) >= 3
+    _, _, outputs = _notebook()
+    table = _output_containing(outputs, "FLOPs/image")
+    for row in rows:
+        assert len(row["test_accuracy"]) == len(record["seeds"])
+        mean, std = _mean_std(row["test_accuracy"])
+        assert row["accuracy_mean"] == pytest.approx(mean, abs=1e-4)
+        assert row["accuracy_std"] == pytest.approx(std, abs=1e-4)
+        model = build(row["name"], n_classes=8)
+        assert (row["parameters"], row["flops"]) == (count_parameters(model), count_flops(model))
+        assert f"{row['parameters']:10,}" in table and f"{row['accuracy_mean']:.3f} ± {row['accuracy_std']:.3f}" in table
+        assert row["accuracy_mean"] > 0.125  # every architecture learned something (chance 1/8)
+
+
+def test_degradation_results_are_shown():
+    nets = load_results("05_degradation")["results"]["nets"]
+    _, _, outputs = _notebook()
+    shown = _output_containing(outputs, "after epoch 15")
+    for entry in nets.values():
+        curves = np.array(entry["train_loss"])
+        assert curves.shape == (3, 15)
+        assert f"{curves[:, -1].mean():.3f} ± {curves[:, -1].std():.3f}" in shown
+
+
+def test_transfer_results_are_shown():
+    transfer = load_results("05_transfer")["results"]
+    _, _, outputs = _notebook()
+    shown = _output_containing(outputs, "mean ± std over 3 seeds")
+    for strategy in transfer["strategies"]:
+        for size in transfer["sizes"]:
+            values = transfer["test_accuracy"][strategy][str(size)]
+            assert len(values) == 3
+            mean, std = _mean_std(values)
+            assert transfer["mean"][strategy][str(size)] == pytest.approx(mean, abs=1e-4)
+            assert f"{transfer['mean'][strategy][str(size)]:.3f} ± {transfer['std'][strategy][str(size)]:.3f}" in shown
