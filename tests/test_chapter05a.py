@@ -287,3 +287,31 @@ def test_transfer_results_are_shown():
             mean, std = _mean_std(values)
             assert transfer["mean"][strategy][str(size)] == pytest.approx(mean, abs=1e-4)
             assert f"{transfer['mean'][strategy][str(size)]:.3f} ± {transfer['std'][strategy][str(size)]:.3f}" in shown
+
+
+def test_degradation_conclusions_hold_and_are_cited():
+    nets = load_results("05_degradation")["results"]["nets"]
+    final = {name: np.array([curve[-1] for curve in entry["train_loss"]]) for name, entry in nets.items()}
+    shallow, deep, residual = final["plain, 8 layers"], final["plain, 32 layers"], final["residual, 32 layers"]
+    # the deep plain net fits worse than the shallow one and than its residual twin, beyond the spread
+    assert deep.mean() - deep.std() > shallow.mean() + shallow.std()
+    assert deep.mean() - deep.std() > residual.mean() + residual.std()
+    assert deep.mean() > 2 * residual.mean()
+    # within the budget the residual twin does not beat the shallow net (the text says so)
+    assert residual.mean() > shallow.mean()
+    init = {name: np.mean(entry["grad_norm_init"], axis=0) for name, entry in nets.items()}
+    plain_ratio = init["plain, 32 layers"][0] / init["plain, 32 layers"][-1]
+    residual_ratio = init["residual, 32 layers"][0] / init["residual, 32 layers"][-1]
+    assert plain_ratio > 10 * residual_ratio
+    _, prose, _ = _notebook()
+    for values in (shallow, deep, residual):
+        assert f"{values.mean():.3f} ± {values.std():.3f}" in prose
+    assert f"{plain_ratio:.0f} times the last layer's" in prose
+    assert f"the ratio is {residual_ratio:.1f}" in prose
+
+
+def test_attention_lies_on_the_shape():
+    _, _, outputs = _notebook()
+    text = _output_containing(outputs, "of the occlusion sensitivity")
+    area, saliency, _, occlusion, _ = (float(v) for v in re.findall(r"\d+\.\d+", text))
+    assert saliency > 1.5 * area and occlusion > 1.5 * area

@@ -173,9 +173,10 @@ net_conv_only = [("conv", c1, 1, 1, 0), ("conv", c2, 3, 1, 1)]
 
 # ---------------------------------------------------------------- q7 fine-tuning (chapter 05a)
 # Held-out images of the unseen classes B, drawn from the instructor secret (not in the notebook).
-# Baseline (notebook 05a, 05_transfer.json): from scratch on 10 images per class BASELINE_TEXT;
+# Baseline (notebook 05a, 05_transfer.json): from scratch on 10 images per class
+# reaches about 0.33 (chance 0.25), a linear probe on the pre-trained body about 0.77;
 # the thresholds sit well above it.
-THRESHOLDS = THRESHOLDS_VALUE
+THRESHOLDS = {0.60: 0.5, 0.68: 1.0}
 heldout_seed = int(secret_rng("heldout").integers(2**31))
 heldout = make_shapes(240, classes=("star", "ring", "crescent", "hexagon"), seed=heldout_seed)
 validation = make_shapes(200, classes=("star", "ring", "crescent", "hexagon"), seed=8)
