@@ -315,3 +315,28 @@ def test_attention_lies_on_the_shape():
     text = _output_containing(outputs, "of the occlusion sensitivity")
     area, saliency, _, occlusion, _ = (float(v) for v in re.findall(r"\d+\.\d+", text))
     assert saliency > 1.5 * area and occlusion > 1.5 * area
+
+
+def test_architecture_conclusions_hold_and_are_cited():
+    rows = {row["name"]: row for row in load_results("05_architectures")["results"]["architectures"]}
+
+    def apart(a, b):  # a ahead of b by more than the two spreads
+        return rows[a]["accuracy_mean"] - rows[b]["accuracy_mean"] > rows[a]["accuracy_std"] + rows[b]["accuracy_std"]
+
+    def within(a, b):
+        return abs(rows[a]["accuracy_mean"] - rows[b]["accuracy_mean"]) <= rows[a]["accuracy_std"] + rows[b]["accuracy_std"]
+
+    best = "GoogLeNet (Inception)"
+    assert max(rows, key=lambda n: rows[n]["accuracy_mean"]) == best
+    for other in ["ResNet (basic blocks)", "DenseNet", "ResNet (bottleneck blocks)", "AlexNet"]:
+        assert apart(best, other), other
+    assert within("VGG", best) and within("VGG", "ResNet (basic blocks)")
+    assert all(abs(v - np.log(8)) < 0.01 for v in rows["AlexNet"]["train_loss_final"])
+    assert all(max(row["train_loss_final"]) < 1.95 for name, row in rows.items() if name != "AlexNet")
+    assert rows["DenseNet"]["flops"] == max(row["flops"] for row in rows.values())
+    assert rows["DenseNet"]["parameters"] < rows["AlexNet"]["parameters"] / 3.5
+    cheapest = "ResNet (bottleneck blocks)"
+    assert all(rows[cheapest][k] == min(row[k] for row in rows.values()) for k in ("parameters", "flops"))
+    _, prose, _ = _notebook()
+    for name, row in rows.items():
+        assert f"{row['accuracy_mean']:.3f} ± {row['accuracy_std']:.3f}" in prose, name
