@@ -14,6 +14,10 @@ returns an ``nn.Module`` mapping (N, 3, 32, 32) images to (N, n_classes) scores:
 - ``plain_net`` / ``residual_net``: the degradation experiment's twins (same layers,
   with or without identity shortcuts), depth 6n + 2 as in He et al. (2016) for CIFAR
 
+Transfer: ``FineTuned`` (a frozen body kept in eval mode + the trainable rest),
+``replace_head``, ``to_arrays`` / ``from_arrays`` (weights as NumPy arrays for
+``coursekit.assets``).
+
 Counting: ``count_parameters`` and ``count_flops`` (torch's ``FlopCounterMode``: a
 multiply-add is 2 FLOPs; only convolutions and matrix products are counted, not
 pooling, activations, normalization or additions).
@@ -63,7 +67,9 @@ def alexnet(n_classes: int = 10, width: int = 24, dropout: float = 0.25) -> nn.M
     32×32 → conv5×5/2 → 16×16 → pool 3×3/2 → 8×8 → conv5×5 → pool → 4×4 → three conv3×3
     → pool → 2×2 → FC 128 → FC 128 → n_classes. The pools overlap (window 3, stride 2)
     and the first two conv layers are followed by local response normalization, as in
-    Krizhevsky et al. (2012).
+    Krizhevsky et al. (2012). No batch normalization, so the weights get He initialization;
+    dropout defaults to 0.25 (AlexNet: 0.5, which kept this small version on its initial
+    plateau in trial runs on a few hundred images).
     """
     _check_classes(n_classes)
     w = width
