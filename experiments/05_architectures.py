@@ -29,7 +29,7 @@ from coursekit.train import evaluate, fit
 from coursekit.utils import use_single_thread
 
 FULL = dict(n_train=600, n_test=500, epochs=5, seeds=[0, 1, 2], architectures=list(ARCHITECTURES))
-QUICK = dict(n_train=1000, n_test=400, epochs=4, seeds=[0],
+QUICK = dict(n_train=1000, n_test=400, epochs=5, seeds=[0],
              architectures=["VGG"])
 LR, BATCH_SIZE, TRAIN_SEED, TEST_SEED = 2e-3, 64, 1000, 2000
 

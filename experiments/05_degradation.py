@@ -27,7 +27,7 @@ from coursekit.train import fit
 from coursekit.utils import use_single_thread
 
 FULL = dict(n_train=1000, epochs=15, seeds=[0, 1, 2], deep_n=5, shallow_n=1)
-QUICK = dict(n_train=400, epochs=4, seeds=[0], deep_n=2, shallow_n=1)
+QUICK = dict(n_train=500, epochs=6, seeds=[0], deep_n=2, shallow_n=1)
 LR, MOMENTUM, WEIGHT_DECAY, BATCH_SIZE, DATA_SEED = 0.05, 0.9, 1e-4, 64, 1000
 
 

@@ -202,8 +202,8 @@ def test_architectures_script_quick_still_learns(tmp_path):
     stored = json.loads((tmp_path / "05_architectures.json").read_text())
     assert stored["results"] == json.loads(json.dumps(results))
     for row in results["architectures"]:
-        assert row["accuracy_mean"] > 0.2  # chance is 1/8
-        assert row["train_loss_final"][0] < np.log(8) - 0.1
+        assert row["accuracy_mean"] > 0.14  # chance is 1/8
+        assert row["train_loss_final"][0] < np.log(8) - 0.2
         model = build(row["name"], n_classes=8)
         assert (row["parameters"], row["flops"]) == (count_parameters(model), count_flops(model))
 
@@ -279,7 +279,7 @@ def test_degradation_results_are_shown():
 def test_transfer_results_are_shown():
     transfer = load_results("05_transfer")["results"]
     _, _, outputs = _notebook()
-    shown = _output_containing(outputs, "mean ± std over 3 seeds")
+    shown = _output_containing(outputs, "test accuracy on B (")
     for strategy in transfer["strategies"]:
         for size in transfer["sizes"]:
             values = transfer["test_accuracy"][strategy][str(size)]
