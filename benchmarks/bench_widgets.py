@@ -41,8 +41,8 @@ def cycle(widget, control, values):
     return action
 
 
-def detection_explorer(n_images=100):
-    """A DetectionExplorer over 100 held-out scenes with detector-like raw output: 64 boxes
+def detection_explorer(n_images=50):
+    """A DetectionExplorer over 50 held-out scenes with detector-like raw output: 64 boxes
     per image (the grid detector's 8 x 8 cells), jittered copies of the objects and false alarms."""
     import numpy as np
 

@@ -21,7 +21,7 @@ class DetectionExplorer(FigureWidget):
     recall of the boxes kept over all the held-out images.
     """
 
-    figsize = (10.0, 4.2)
+    figsize = (9.0, 3.9)
 
     def __init__(self, images, raw_boxes, raw_scores, raw_labels, gt_boxes, gt_labels,
                  class_names, score_threshold=0.5, iou_threshold=0.5, min_score=0.01):
@@ -60,12 +60,18 @@ class DetectionExplorer(FigureWidget):
             self._cache = (key, (kept, operating_point(*kept, self.gt_boxes, self.gt_labels)))
         return self._cache[1]
 
-    def draw(self, figure):
+    def layout_key(self):
+        return "two panels"  # the panels never change: layout once, then redraw them only
+
+    def make_axes(self, figure):
+        return list(figure.subplots(1, 2))
+
+    def draw_axes(self, axes):
         kept, point = self.compute(self.score_threshold.value, self.iou_threshold.value)
         self.result = (kept, point)
         i = self.image_index.value
         raw_count = int((self.raw[1][i] >= self.score_threshold.value).sum())
-        ax_raw, ax_kept = figure.subplots(1, 2)
+        ax_raw, ax_kept = axes
         plot_detections(ax_raw, self.images[i], self.raw[0][i][self.raw[1][i] >=
                                                                 self.score_threshold.value],
                         gt_boxes=self.gt_boxes[i],
