@@ -8,8 +8,10 @@ tests/test_nn_detection.py. Hidden inputs are drawn from the instructor secret
 """
 
 import numpy as np
+import torch
 
-from coursekit.grading import Question, call, secret_rng
+from coursekit.data import make_shapes
+from coursekit.grading import Question, accuracy, call, secret_rng
 from coursekit.nn import detection as reference
 
 
@@ -104,6 +106,81 @@ ap_ties = (np.array([[0, 0, 10, 10], [30, 30, 40, 40], [0, 0, 10, 10.0]]), np.ar
 ap_cross = (np.array([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60.0]]), np.array([0.9, 0.8, 0.7]),
             np.array([1, 0, 1]), np.array([[0, 0, 10, 10], [50, 50, 60, 60.0]]), np.array([0, 1]))
 
+
+# ---------------------------------------------------------------- q5 residual block (chapter 05a)
+def torch_residual_block(x, W1, b1, W2, b2):
+    """ReLU(conv(ReLU(conv(x, W1) + b1), W2) + b2 + x) by torch (float64), an oracle independent of NumPy."""
+    t = {k: torch.tensor(v) for k, v in dict(x=x, W1=W1, b1=b1, W2=W2, b2=b2).items()}
+    hidden = torch.relu(torch.nn.functional.conv2d(t["x"], t["W1"], t["b1"], padding=1))
+    return torch.relu(torch.nn.functional.conv2d(hidden, t["W2"], t["b2"], padding=1) + t["x"]).numpy()
+
+
+def block_case(rng, n, c, h, w):
+    return (rng.normal(size=(n, c, h, w)), rng.normal(scale=0.4, size=(c, c, 3, 3)), rng.normal(size=c),
+            rng.normal(scale=0.4, size=(c, c, 3, 3)), rng.normal(size=c))
+
+
+rng = secret_rng("q5")
+block_main = block_case(rng, 2, 3, 5, 6)
+block_single = block_case(rng, 1, 1, 4, 4)
+c_a, c_b = (int(v) for v in rng.integers(3, 40, size=2))
+
+
+def torch_block_parameters(c_in, c_out, stride):
+    from coursekit.models import BasicBlock, count_parameters
+
+    return count_parameters(BasicBlock(c_in, c_out, stride))
+
+
+# ---------------------------------------------------------------- q6 FLOPs (chapter 05a)
+def torch_flops(layers, input_shape):
+    """FlopCounterMode on the torch network that the layer list describes (the chapter's convention)."""
+    from torch import nn
+
+    from coursekit.models import count_flops
+
+    modules, c = [], input_shape[0]
+    h, w = input_shape[1:]
+    for layer in layers:
+        if layer[0] == "conv":
+            modules.append(nn.Conv2d(c, layer[1], layer[2], stride=layer[3], padding=layer[4]))
+            c = layer[1]
+            h = (h + 2 * layer[4] - layer[2]) // layer[3] + 1
+            w = (w + 2 * layer[4] - layer[2]) // layer[3] + 1
+        elif layer[0] == "maxpool":
+            modules.append(nn.MaxPool2d(layer[1], layer[2]))
+            h, w = (h - layer[1]) // layer[2] + 1, (w - layer[1]) // layer[2] + 1
+        elif layer[0] == "relu":
+            modules.append(nn.ReLU())
+        elif layer[0] == "flatten":
+            modules.append(nn.Flatten())
+            c = c * h * w
+        elif layer[0] == "linear":
+            modules.append(nn.Linear(c, layer[1]))
+            c = layer[1]
+    return count_flops(nn.Sequential(*modules), (1, *input_shape))
+
+
+rng = secret_rng("q6")
+k1, k2 = (int(v) for v in rng.choice([3, 5], size=2))
+c1, c2, n_hidden = (int(v) for v in rng.integers(4, 33, size=3))
+size = int(rng.integers(20, 40))
+net_strided = [("conv", c1, k1, 2, k1 // 2), ("relu",), ("conv", c2, k2, 1, 0), ("relu",), ("maxpool", 3, 2),
+               ("flatten",), ("linear", n_hidden), ("relu",), ("linear", 7)]
+net_odd = [("conv", c2, 3, 1, 1), ("maxpool", 2, 2), ("conv", c1, 3, 1, 1), ("relu",), ("maxpool", 2, 2),
+           ("flatten",), ("linear", 5)]  # odd sizes: pooling floors
+net_conv_only = [("conv", c1, 1, 1, 0), ("conv", c2, 3, 1, 1)]
+
+# ---------------------------------------------------------------- q7 fine-tuning (chapter 05a)
+# Held-out images of the unseen classes B, drawn from the instructor secret (not in the notebook).
+# Baseline (notebook 05a, 05_transfer.json): from scratch on 10 images per class
+# reaches about 0.33 (chance 0.25), a linear probe on the pre-trained body about 0.77;
+# the thresholds sit well above it.
+THRESHOLDS = {0.60: 0.5, 0.68: 1.0}
+heldout_seed = int(secret_rng("heldout").integers(2**31))
+heldout = make_shapes(240, classes=("star", "ring", "crescent", "hexagon"), seed=heldout_seed)
+validation = make_shapes(200, classes=("star", "ring", "crescent", "hexagon"), seed=8)
+
 QUESTIONS = [
     Question(
         "q1", points=2, title="IoU, batched",
@@ -162,5 +239,39 @@ QUESTIONS = [
                      note="(boxes in other images)"),
                 call("average_precision", np.zeros((0, 4)), np.zeros(0), np.zeros(0, int),
                      ap_main[3], ap_main[4], expected=0.0, note="(no detections)")],
+    ),
+    Question(
+        "q5", points=3, title="A residual block: forward and parameter count",
+        public=[call("residual_block_forward", *block_case(np.random.default_rng(0), 1, 2, 3, 3), weight=0.15),
+                call("basic_block_parameters", 16, 16, 1, weight=0.15)],
+        hidden=[call("residual_block_forward", *block_main, expected=torch_residual_block(*block_main),
+                     rtol=1e-7, atol=1e-9, weight=2, note="(several images and channels, compared with torch)"),
+                call("residual_block_forward", *block_single, expected=torch_residual_block(*block_single),
+                     rtol=1e-7, atol=1e-9, note="(one channel)"),
+                call("basic_block_parameters", c_a, c_b, 2, expected=torch_block_parameters(c_a, c_b, 2),
+                     note="(stride 2: a projection shortcut)"),
+                call("basic_block_parameters", c_a, c_a + 1, 1, expected=torch_block_parameters(c_a, c_a + 1, 1),
+                     note="(stride 1, more channels out)"),
+                call("basic_block_parameters", c_b, c_b, 1, expected=torch_block_parameters(c_b, c_b, 1),
+                     note="(identity shortcut)")],
+    ),
+    Question(
+        "q6", points=3, title="The FLOPs of a small architecture",
+        public=[call("network_flops", [("conv", 4, 3, 1, 1), ("relu",), ("maxpool", 2, 2), ("flatten",),
+                                       ("linear", 3)], (1, 8, 8), weight=0.3)],
+        hidden=[call("network_flops", net_strided, (3, size, size), expected=torch_flops(net_strided, (3, size, size)),
+                     weight=2, note="(strided conv, unpadded conv, overlapping pool, two linear layers)"),
+                call("network_flops", net_odd, (2, 15, 15), expected=torch_flops(net_odd, (2, 15, 15)),
+                     note="(odd image size: pooling rounds down)"),
+                call("network_flops", net_conv_only, (5, size, size + 3),
+                     expected=torch_flops(net_conv_only, (5, size, size + 3)),
+                     note="(1x1 convolution, non-square image)")],
+    ),
+    Question(
+        "q7", points=4, title="Fine-tuning on 10 images per class",
+        public=[accuracy("model", validation.images, validation.labels, thresholds=THRESHOLDS, weight=0.3,
+                         note="(validation images)")],
+        hidden=[accuracy("model", heldout.images, heldout.labels, thresholds=THRESHOLDS, weight=3,
+                         note="(held-out images of the classes B)")],
     ),
 ]
