@@ -5,7 +5,7 @@ Modules (one job each):
     nn         the from-scratch NumPy reference (never imports torch)
     gradcheck  numerical gradients and relative errors
     train      a short PyTorch training loop with history and callbacks
-    models     small PyTorch versions of the classic CNNs (chapter 05), FLOP counting
+    models     the PyTorch models: classic CNNs, the grid detector (chapter 05), FLOP counting
     utils      seed_everything, the execution environment (threads, CPU code paths)
     viz        arrays to draw, and plot_* functions that draw them
     widgets    ipywidgets over viz, each with a static rendering

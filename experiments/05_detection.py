@@ -20,7 +20,7 @@ import torch
 
 from coursekit.assets import save_results, save_weights
 from coursekit.data import make_shape_scenes
-from coursekit.grid_detector import evaluate, train_detector
+from coursekit.models.grid_detector import evaluate, train_detector
 from coursekit.utils import use_single_thread
 
 FULL = {"n_train": 2000, "n_test": 300, "epochs": 15, "width": 32, "lr": 3e-3, "seeds": [0, 1, 2]}

@@ -1,4 +1,5 @@
-"""Small PyTorch versions of the classic CNN architectures, for 3×32×32 images.
+"""PyTorch models of the course: the classic CNN architectures for 3×32×32 images (here)
+and the one-stage grid detector of chapter 05b (``coursekit.models.grid_detector``).
 
 Chapter 05 trains each of these on the procedural shapes images; the experiment
 scripts in ``experiments/`` and the notebooks import them from here, so there is one
