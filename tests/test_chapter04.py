@@ -140,6 +140,7 @@ def test_shift_images_moves_pixels_and_fills_zeros():
     "convolution, 100 filters 10x10  :          10,100 parameters",
     "coursekit: [-3. -5. -7.]",
     "matched filter peaks at position 140",
+    "difference filter: 1.06 at the step, up to 0.56 on noise alone",
     "[[6. 7.]\n [3. 4.]]",
     "loops vs coursekit: True, coursekit vs torch: True",
     "gradients dx, dw, db match torch to 1e-12: True",
@@ -213,7 +214,8 @@ def test_augmentation_matters_more_than_architecture(results):
         assert t["MLP + shifts"][0][i] - t["LeNet-5"][0][i] > t["LeNet-5"][1][i]
     assert (t["LeNet-5 + shifts"][0] > t["MLP + shifts"][0]).all()
     assert t["MLP + shifts"][0][0] < t["MLP 784-128-10"][0][0] - 2 * t["MLP + shifts"][1][0]
-    assert t["LeNet-5 + shifts"][0][0] >= t["LeNet-5"][0][0]
+    # "the CNN gains": unshifted, the augmented LeNet-5 beats the plain one by more than the spread
+    assert t["LeNet-5 + shifts"][0][0] - t["LeNet-5"][0][0] > max(t["LeNet-5 + shifts"][1][0], t["LeNet-5"][1][0])
 
 
 def test_prose_numbers_match_the_stored_results(results, prose):
@@ -225,7 +227,44 @@ def test_prose_numbers_match_the_stored_results(results, prose):
     for name, shift in [("LeNet-5 + shifts", 0), ("LeNet-5", 0), ("MLP 784-128-10", 0), ("LeNet-5", 3),
                         ("MLP 784-128-10", 3), ("MLP + shifts", 3), ("LeNet-5 + shifts", 3)]:
         assert cited(name, shift) in prose, (name, shift)
-    assert f"{t['MLP + shifts'][0][0]:.3f} against {t['MLP 784-128-10'][0][0]:.3f}" in prose
+    for first, second in [(("MLP + shifts", 0), ("MLP 784-128-10", 0)), (("LeNet-5 + shifts", 0), ("LeNet-5", 0))]:
+        assert f"{cited(*first)} against {cited(*second)}" in prose, (first, second)
+    assert f"LeNet-5 keeps {cited('LeNet-5', 1)} at 1 pixel, {cited('LeNet-5', 2)} at 2" in prose
+
+
+def test_poolings_absorb_about_one_pixel(results):
+    (cnn, cnn_std) = _table(results)["LeNet-5"]
+    assert abs(cnn[1] - cnn[0]) < max(cnn_std[0], cnn_std[1])  # 1 pixel: within the spread
+    assert cnn[0] - cnn[2] > 3 * max(cnn_std[0], cnn_std[2])  # 2 pixels: clearly lower
+
+
+def test_augmented_models_fall_off_beyond_the_training_shift(results):
+    t = _table(results)
+    assert results["train_shift"] == 3
+    for name in ("LeNet-5 + shifts", "MLP + shifts"):
+        mean, std = t[name]
+        for i in range(3, 6):
+            assert mean[i] - mean[i + 1] > max(std[i], std[i + 1]), (name, i)
+
+
+def test_difference_filter_noise_claim(text):
+    step, noise = map(float, re.search(r"difference filter: ([\d.]+) at the step, up to ([\d.]+) on noise", text).groups())
+    assert 0.4 < noise / step < 0.7  # "the noise gives it responses half as large"
+
+
+def test_ink_cut_off_by_shifts(text, prose):
+    line = re.search(r"ink cut off at the image edge.*", text).group(0)
+    cut = {int(s): int(c) for s, c in re.findall(r"(\d) px (\d+) %", line)}
+    assert cut[0] == 0 and list(cut.values()) == sorted(cut.values())
+    assert f"{cut[3]} % of a digit's ink off at\n  3 pixels and {cut[6]} % at 6" in prose
+
+
+def test_summary_cites_the_measured_accuracies(results, text, prose):
+    numpy_mean_std = re.search(r"NumPy LeNet, test accuracy over 3 seeds: ([\d.]+ ± [\d.]+)", text).group(1)
+    seeds = np.array(results["models"]["LeNet-5 + shifts"]["accuracy"])[:, 0]
+    summary = prose.split("## Summary")[1]
+    assert f"{numpy_mean_std} test accuracy from scratch" in summary
+    assert f"{seeds.mean():.4f} ± {seeds.std():.4f} in PyTorch" in summary
 
 
 # ------------------------------------------------------------ the experiment script

@@ -157,13 +157,18 @@ def receptive_field(layers) -> list:
 # ----------------------------------------------------------------- drawing
 def plot_image(ax, image, title=None, cmap="gray", symmetric=False):
     """Show a 2-D array; ``symmetric`` centres the colour scale on 0 (for signed outputs such as
-    edge responses) and clips it at the 99th percentile of |value| so thin edges stay visible."""
+    edge responses) and clips it at the 99th percentile of |value| so thin edges stay visible;
+    otherwise the scale runs from the 1st to the 99th percentile, so that a few overshooting
+    pixels (a sharpen kernel's halo) do not wash the picture out to grey."""
     image = np.asarray(image)
     if symmetric:
         bound = max(float(np.percentile(np.abs(image), 99)), 1e-12)
         shown = ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
     else:
-        shown = ax.imshow(image, cmap=cmap, interpolation="nearest")
+        low, high = (float(v) for v in np.percentile(image, [1, 99]))
+        if high <= low:
+            low, high = float(image.min()), float(image.max()) + 1e-12
+        shown = ax.imshow(image, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
@@ -244,7 +249,8 @@ def plot_receptive_field(ax, layers, input_size: int | None = None):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"receptive field after {len(layers)} layer(s): {largest}×{largest}", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left", framealpha=0.8)
+    ax.set_xlabel("input (one square = one pixel)", fontsize=9)
+    ax.legend(fontsize=9, loc="lower left", framealpha=0.8)
     return fields
 
 
