@@ -7,10 +7,11 @@ and whose ``render_static()`` returns a matplotlib Figure of small multiples.
 1. ``ActivationExplorer``  2. ``Playground``  3. ``OptimizerRace``
 4. ``LossLandscape``  5. ``GradientFlow``  6. ``BackpropStepper``
 7. ``ConvExplorer``  8. ``FeatureMaps``  9. ``LSTMGates``
-10. ``LatentExplorer``  11. ``EmbeddingExplorer``
+10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``AutoencoderExplorer``
 """
 
 from coursekit.widgets.activations import ActivationExplorer
+from coursekit.widgets.autoencoder import AutoencoderExplorer
 from coursekit.widgets.backprop import BackpropStepper
 from coursekit.widgets.conv import ConvExplorer
 from coursekit.widgets.embedding import EmbeddingExplorer
@@ -22,5 +23,5 @@ from coursekit.widgets.optimizers import OptimizerRace
 from coursekit.widgets.playground import Playground
 from coursekit.widgets.recurrent import LSTMGates
 
-__all__ = ["ActivationExplorer", "BackpropStepper", "ConvExplorer", "EmbeddingExplorer", "FeatureMaps",
+__all__ = ["ActivationExplorer", "AutoencoderExplorer", "BackpropStepper", "ConvExplorer", "EmbeddingExplorer", "FeatureMaps",
            "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground"]
