@@ -32,26 +32,28 @@ lab: $(STAMP)
 		--LabApp.news_url=None \
 		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
+# The execution environment has one definition, in coursekit.utils: one thread, and for
+# `forced` CPU code paths below this machine's own (torch ATen/MKL/oneDNN, NumPy SIMD).
+# Stored outputs are made natively (make execute); make test re-executes every notebook
+# with the forced paths, so each CI run checks that stored numbers hold on another CPU.
+# CODE_PATHS=native make notebooks checks them with this machine's own kernels.
+CODE_PATHS ?= forced
+NATIVE := $(BIN)/python -m coursekit.utils env native --
+FORCED := $(BIN)/python -m coursekit.utils env $(CODE_PATHS) --
+
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(FORCED) $(BIN)/python -m pytest tests
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest $(NBVAL) notebooks
-
-# Tests and stored notebook outputs are computed single-threaded: results then
-# do not depend on the number of cores, and two processes sharing two cores do
-# not slow each other down by oversubscription (JupyterLab keeps all threads).
-test unit notebooks execute bench: export OMP_NUM_THREADS = 1
-test unit notebooks execute bench: export OPENBLAS_NUM_THREADS = 1
-test unit notebooks execute bench: export MKL_NUM_THREADS = 1
+	$(FORCED) $(BIN)/python -m pytest $(NBVAL) $(or $(NB),notebooks)
 
 # One pytest run: unit tests, grader, book + browser (tests/) and every notebook
 # re-executed and compared with its stored outputs (notebooks/).
 test: $(STAMP)
-	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+	$(FORCED) $(BIN)/python -m pytest $(NBVAL) tests notebooks
 
 execute: $(STAMP)
-	$(BIN)/python -m coursekit.execute notebooks/*.ipynb
+	$(NATIVE) $(BIN)/python -m coursekit.execute $(or $(NB),notebooks/*.ipynb)
 
 # npm ci (when book/node_modules is missing or stale), copy the JavaScript the
 # pages load into book/_local_static/, link notebooks/, then jupyter-book build.
@@ -74,7 +76,7 @@ grade: $(STAMP)
 		--out $(OUT) $(if $(WORKERS),--workers $(WORKERS))
 
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(FORCED) $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf book/_build build .pytest_cache
