@@ -5,7 +5,7 @@
 An "update" is what a student's slider move costs: the control changes, the
 widget recomputes, redraws its figure and encodes the PNG the browser shows.
 Measured for ActivationExplorer, Playground (a control change, which rebuilds
-the model, and one training epoch), OptimizerRace and ConvExplorer, cycling
+the model, and one training epoch), OptimizerRace, ConvExplorer and AutoencoderExplorer, cycling
 each control through a few values. Reports the median and the worst wall
 time and the median CPU time of the process (wall time on a shared machine
 includes waiting for a core; CPU time does not).
@@ -41,12 +41,36 @@ def cycle(widget, control, values):
     return action
 
 
+def autoencoder_explorer():
+    """AutoencoderExplorer on the 450 test digits with chapter 07's deep autoencoder shape
+    (64-64-8-64-64, untrained weights: an update costs the same)."""
+    import torch
+    from torch import nn
+
+    from coursekit.data import load_digits
+    from coursekit.widgets import AutoencoderExplorer
+
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8))
+    decoder = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.Sigmoid())
+
+    def run(module, X):
+        with torch.no_grad():
+            return module(torch.tensor(X, dtype=torch.float32)).numpy().astype(float)
+
+    digits = load_digits(test_size=0.25, seed=0)
+    return AutoencoderExplorer(digits.X_test.reshape(-1, 8, 8), digits.y_test, lambda X: run(encoder, X),
+                               lambda Z: run(decoder, Z), item=0, k=6)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
     from coursekit.widgets import ActivationExplorer, ConvExplorer, OptimizerRace, Playground
+
+    explorer = autoencoder_explorer()
 
     activation = ActivationExplorer("leaky_relu")
     playground = Playground(dataset="spirals", n_samples=300, layers=(16, 16))
@@ -68,6 +92,10 @@ def main(argv=None) -> int:
         ("7 ConvExplorer grid", "padding", cycle(conv_grid, "padding", [1, 2, 0])),
         ("7 ConvExplorer photo", "preset", cycle(conv_photo, "preset", ["sharpen", "box blur", "emboss"])),
         ("7 ConvExplorer photo", "stride", cycle(conv_photo, "stride", [2, 3, 1])),
+        ("12 AutoencoderExplorer", "item", cycle(explorer, "item", [5, 17, 42, 99])),
+        ("12 AutoencoderExplorer", "noise", cycle(explorer, "noise", [0.1, 0.3, 0.0])),
+        ("12 AutoencoderExplorer", "k (new layout)", cycle(explorer, "k", [4, 8, 6])),
+        ("12 AutoencoderExplorer", "metric", cycle(explorer, "metric", ["cosine", "euclidean"])),
     ]
     rows, slow = [], []
     for widget, control, action in cases:

@@ -129,7 +129,7 @@ MISTAKES = {  # answer cell -> a classic wrong answer
         "    return ((X[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)\n\n\n"
         "def update_step(X, labels, centres):\n"
         "    return np.array([X[labels == j].mean(axis=0) for j in range(len(centres))])\n"),
-    "answer-3": (  # no sign convention
+    "answer-3": (  # the sign convention reversed
         "def pca_fit(X, k):\n"
         "    mean = X.mean(axis=0)\n"
         "    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)\n"
@@ -180,8 +180,9 @@ def test_grading_rewards_the_reference_and_catches_classic_mistakes(tmp_path):
     mistakes = points["mistakes"]
     for question in ("q2", "q5", "q6", "q7"):
         assert mistakes[question] == POINTS[question], question
-    for question in ("q1", "q3", "q4"):  # the rest of each of these questions is still right
+    for question in ("q1", "q4"):  # the rest of each of these questions is still right
         assert 0.0 < mistakes[question] < POINTS[question], question
+    assert mistakes["q3"] == 0.0  # flipped signs: every comparison fails
 
 
 # ------------------------------------------------------------------ lecture notebook

@@ -7,8 +7,15 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from coursekit.unsupervised import (kmeans, kmeans_assign, kmeans_inertia, kmeans_plusplus,
-                                    kmeans_update, pca, quantize)
+from coursekit.unsupervised import (
+    kmeans,
+    kmeans_assign,
+    kmeans_inertia,
+    kmeans_plusplus,
+    kmeans_update,
+    pca,
+    quantize,
+)
 
 
 @pytest.fixture

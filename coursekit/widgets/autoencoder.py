@@ -18,7 +18,7 @@ class AutoencoderExplorer(FigureWidget):
     ``metric`` (euclidean / cosine). Neighbours are searched among the other images,
     once in code space and once in pixel space."""
 
-    figsize = (11.0, 4.6)
+    figsize = (10.0, 4.4)
 
     def __init__(self, images, labels, encode, decode, item: int = 0, k: int = 6, seed: int = 0):
         super().__init__()
@@ -65,7 +65,7 @@ class AutoencoderExplorer(FigureWidget):
                 "pixel_label_matches": int(np.sum(self.labels[by_pixels] == self.labels[item]))}
 
     def layout_key(self):
-        return self.k.value
+        return "fixed"  # the panels do not depend on any control: lay them out once
 
     def make_axes(self, figure):
         grid = figure.add_gridspec(3, 3, height_ratios=(1.5, 1, 1))
