@@ -37,9 +37,19 @@ def execute_notebook(path, timeout: int = 600, kernel_name: str = "python3",
                             store_widget_state=True)
     start = time.perf_counter()
     client.execute(env=env)
+    # What JupyterLab writes on save under this Python, so opening a stored notebook and
+    # saving it changes nothing (language_info comes from the kernel, as in JupyterLab).
+    notebook.metadata["kernelspec"] = _kernelspec(kernel_name)
     seconds = time.perf_counter() - start
     nbformat.write(notebook, path)
     return seconds
+
+
+def _kernelspec(kernel_name: str) -> dict:
+    from jupyter_client.kernelspec import get_kernel_spec
+
+    spec = get_kernel_spec(kernel_name)
+    return {"display_name": spec.display_name, "language": spec.language, "name": kernel_name}
 
 
 def main(argv=None) -> int:
