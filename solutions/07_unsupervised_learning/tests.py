@@ -4,11 +4,9 @@ Expected values come from oracles independent of the reference where a test name
 explicit ``expected`` (scikit-learn's PCA, silhouette_score and roc_auc_score, torch's
 ConvTranspose2d, max_pool2d and max_unpool2d); the others are computed by `coursekit
 assign` from the reference solution. Hidden inputs and the held-out digits of q7 are drawn
-from the instructor secret (``secret_rng``) at assign time. Public tests (small weights)
-are shown to students; hidden tests run in `coursekit grade`.
+from the instructor secret (``secret_rng``) at assign time. Public tests
+are shown to students (5 % of each question's points); hidden tests run in `coursekit grade`.
 """
-
-import zlib
 
 import numpy as np
 import torch
@@ -16,21 +14,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score, silhouette_score
 
 from coursekit.data import load_digits
-from coursekit.grading import Question, accuracy, call
-
-try:
-    from coursekit.grading import raises, secret_rng
-except ImportError:  # until the grading API with the instructor secret is on this branch
-    raises = None
-
-    def secret_rng(name):
-        return np.random.default_rng(zlib.crc32(f"07-public-default-{name}".encode()))
-
-
-def raising(*args, **kwargs):
-    """``raises(...)`` tests, or none while the API lacks them."""
-    return [] if raises is None else [raises(*args, **kwargs)]
-
+from coursekit.grading import Question, accuracy, call, raises, secret_rng
 
 # ------------------------------------------------------------------ inputs
 rng = secret_rng("q1")
@@ -92,7 +76,8 @@ def torch_unpool(x, k, output_size):
 
 pooled_3, indices_3 = torch_pool(maps_odd, 3)
 
-# q7: held-out digits the student's notebook never sees: a secret subset of the test split.
+# q7: held-out digits the student's notebook never sees (it gets only the training split):
+# a subset of the test split drawn from the instructor secret.
 digits = load_digits(test_size=0.25, seed=0)
 heldout = secret_rng("heldout").choice(len(digits.X_test), 300, replace=False)
 X_heldout = digits.X_test[heldout]
@@ -101,23 +86,21 @@ X_val = digits.X_train[1100:]
 QUESTIONS = [
     Question(
         "q1", points=3, title="The two steps of k-means",
-        public=[call("assign_step", np.array([[0.0, 0.0], [5.0, 5.0]]), np.array([[1.0, 1.0], [4.0, 4.0]]),
-                     weight=0.25),
+        public=[call("assign_step", np.array([[0.0, 0.0], [5.0, 5.0]]), np.array([[1.0, 1.0], [4.0, 4.0]])),
                 call("update_step", np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 5.0]]), np.array([0, 0, 1]),
-                     np.array([[0.0, 1.0], [4.0, 4.0]]), weight=0.25)],
+                     np.array([[0.0, 1.0], [4.0, 4.0]]))],
         hidden=[call("assign_step", X_blobs5, init_blobs5, note="(5-D, 4 centres)"),
                 call("assign_step", ties_X, ties_centres, note="(ties)"),
                 call("update_step", X_blobs5, rng.integers(0, 4, 60), init_blobs5, weight=1.5,
                      note="(5-D, 4 centres)"),
-                call("update_step", X_far, rng.integers(0, 2, 30), init_far, weight=1.5,
+                call("update_step", X_far, rng.integers(0, 2, 30), init_far, weight=1.5, warnings="error",
                      note="(a centre with no rows)")],
     ),
     Question(
         "q2", points=3, title="The k-means objective and the silhouette score",
         public=[call("kmeans_objective", np.array([[0.0, 0.0], [0.0, 2.0]]), np.array([[0.0, 1.0]]),
-                     np.array([0, 0]), weight=0.25),
-                call("silhouette", np.array([[0.0], [1.0], [5.0], [6.0]]), np.array([0, 0, 1, 1]),
-                     weight=0.25)],
+                     np.array([0, 0])),
+                call("silhouette", np.array([[0.0], [1.0], [5.0], [6.0]]), np.array([0, 0, 1, 1]))],
         hidden=[call("kmeans_objective", X_sil3, centres_obj, labels_sil3, note="(4-D)"),
                 call("silhouette", X_sil3, labels_sil3, expected=silhouette_score(X_sil3, labels_sil3),
                      weight=2, note="(3 clusters, against scikit-learn)"),
@@ -126,7 +109,7 @@ QUESTIONS = [
     ),
     Question(
         "q3", points=3, title="PCA by SVD with a sign convention",
-        public=[call("pca_fit", np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]]), 1, weight=0.5)],
+        public=[call("pca_fit", np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]]), 1)],
         hidden=[call("pca_fit", X_pca, 3, expected=sklearn_pca(X_pca, 3), rtol=1e-6, atol=1e-9, weight=3,
                      note="(against scikit-learn)"),
                 call("pca_fit", X_pca_wide, 5, expected=sklearn_pca(X_pca_wide, 5), rtol=1e-6, atol=1e-9,
@@ -134,10 +117,8 @@ QUESTIONS = [
     ),
     Question(
         "q4", points=3, title="Anomaly scores and the AUC",
-        public=[call("anomaly_scores", np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[0.0, 0.0], [1.0, 1.0]]),
-                     weight=0.25),
-                call("roc_auc", np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True]),
-                     weight=0.25)],
+        public=[call("anomaly_scores", np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[0.0, 0.0], [1.0, 1.0]])),
+                call("roc_auc", np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True]))],
         hidden=[call("anomaly_scores", X_rec, X_rec_hat, weight=1.5),
                 call("roc_auc", scores_auc, labels_auc, expected=roc_auc_score(labels_auc, scores_auc),
                      weight=1.5, note="(against scikit-learn)"),
@@ -147,21 +128,21 @@ QUESTIONS = [
     Question(
         "q5", points=2, title="Output size of a transposed convolution",
         public=[call("conv_transpose_output_size", 4, 3, kwargs={"stride": 2, "padding": 1,
-                                                                  "output_padding": 1}, weight=0.25)],
+                                                                  "output_padding": 1})],
         hidden=[call("conv_transpose_output_size", 7, 4, kwargs={"stride": 3, "padding": 2},
                      expected=torch_conv_transpose_size(7, 4, 3, 2), note="(against torch)"),
                 call("conv_transpose_output_size", 5, 3, kwargs={"stride": 1, "padding": 0, "output_padding": 1,
                                                                   "dilation": 2},
                      expected=torch_conv_transpose_size(5, 3, 1, 0, 1, 2), note="(dilation, against torch)"),
                 call("conv_transpose_output_size", 1, 1, expected=1, note="(the smallest case)"),
-                *raising("conv_transpose_output_size", 4, 3, kwargs={"stride": 2, "output_padding": 2},
-                         exception=ValueError, note="(output_padding too large)"),
-                *raising("conv_transpose_output_size", 1, 2, kwargs={"padding": 1},
-                         exception=ValueError, note="(empty output)")],
+                raises("conv_transpose_output_size", 4, 3, kwargs={"stride": 2, "output_padding": 2},
+                       exception=ValueError, note="(output_padding too large)"),
+                raises("conv_transpose_output_size", 1, 2, kwargs={"padding": 1},
+                       exception=ValueError, note="(empty output)")],
     ),
     Question(
         "q6", points=3, title="Max pooling with indices and max-unpooling",
-        public=[call("maxpool_with_indices", np.arange(16.0).reshape(1, 1, 4, 4), 2, weight=0.25)],
+        public=[call("maxpool_with_indices", np.arange(16.0).reshape(1, 1, 4, 4), 2)],
         hidden=[call("maxpool_with_indices", maps_a, 2, expected=torch_pool(maps_a, 2), weight=1.5,
                      note="(against torch)"),
                 call("maxpool_with_indices", maps_odd, 3, expected=torch_pool(maps_odd, 3),
@@ -179,7 +160,7 @@ QUESTIONS = [
         # on these digits, the notebook's untuned 40-epoch autoencoder about 0.70, the
         # reference (width 128, 100 epochs) about 0.88.
         public=[accuracy("scorer", X_val, np.ones(len(X_val), dtype=bool), thresholds={0.70: 0.5, 0.80: 1.0},
-                         weight=0.4, note="(validation images)")],
+                         note="(validation images)")],
         hidden=[accuracy("scorer", X_heldout, np.ones(len(X_heldout), dtype=bool),
                          thresholds={0.70: 0.5, 0.80: 1.0}, weight=4, note="(held-out digits)")],
     ),
