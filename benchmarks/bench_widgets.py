@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         ("7 ConvExplorer photo", "stride", cycle(conv_photo, "stride", [2, 3, 1])),
         ("12 AutoencoderExplorer", "item", cycle(explorer, "item", [5, 17, 42, 99])),
         ("12 AutoencoderExplorer", "noise", cycle(explorer, "noise", [0.1, 0.3, 0.0])),
-        ("12 AutoencoderExplorer", "k (new layout)", cycle(explorer, "k", [4, 8, 6])),
+        ("12 AutoencoderExplorer", "k", cycle(explorer, "k", [4, 8, 6])),
         ("12 AutoencoderExplorer", "metric", cycle(explorer, "metric", ["cosine", "euclidean"])),
     ]
     rows, slow = [], []
