@@ -36,6 +36,10 @@ def test_every_control_changes_state_and_picture(digits_pca):
         assert png_changed, control
         assert not np.array_equal(np.asarray(before[key]), np.asarray(after[key])), control
     assert w.state()["k"] == 6 and len(w.state()["by_code"]) == 6
+    # the fast redraw relabels the retrieval rows with the neighbours' labels
+    shown = [tick.get_text() for tick in w._axes["by_code"].get_xticklabels()]
+    assert shown == [str(labels[i]) for i in w.state()["by_code"]]
+    assert w._axes["by_code"].images[0].get_array().shape == (8, 6 * 9 - 1)
 
 
 def test_state_is_the_brute_force_retrieval(digits_pca):

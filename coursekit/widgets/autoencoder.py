@@ -7,7 +7,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from coursekit.viz.autoencoder import encode_decode, plot_code, plot_retrieval, retrieve
-from coursekit.viz.latent import plot_image_grid
+from coursekit.viz.latent import plot_image_grid, tile_images
 from coursekit.widgets.base import FigureWidget, new_static_figure, wide_label
 
 
@@ -18,7 +18,7 @@ class AutoencoderExplorer(FigureWidget):
     ``metric`` (euclidean / cosine). Neighbours are searched among the other images,
     once in code space and once in pixel space."""
 
-    figsize = (10.0, 4.4)
+    figsize = (9.0, 3.9)
 
     def __init__(self, images, labels, encode, decode, item: int = 0, k: int = 6, seed: int = 0):
         super().__init__()
@@ -95,6 +95,30 @@ class AutoencoderExplorer(FigureWidget):
     def draw_axes(self, axes):
         self._view = self.compute(self.item.value, self.noise.value, self.k.value, self.metric.value)
         self._draw_view(axes, self._view)
+
+    def redraw_panels(self, axes):
+        """Fast update: new pixels and titles in the image panels (clearing an Axes rebuilds
+        its ticks, the slow part of a redraw); only the bar chart is drawn again."""
+        view = self._view = self.compute(self.item.value, self.noise.value, self.k.value, self.metric.value)
+        axes["input"].images[0].set_data(view["input"])
+        axes["input"].set_title(f"input #{view['item']} (label {view['label']}"
+                                + (f", noise σ={view['noise']:.2f})" if view["noise"] else ")"))
+        axes["reconstruction"].images[0].set_data(view["reconstruction"])
+        axes["reconstruction"].set_title(f"reconstruction (MSE {view['reconstruction_error']:.4f})")
+        axes["code"].clear()
+        plot_code(axes["code"], view["code"], title=f"its code ({len(view['code'])} numbers)")
+        h, w = self.images.shape[1:]
+        for name, what, matches in (("by_code", "code", "code_label_matches"),
+                                    ("by_pixels", "pixels", "pixel_label_matches")):
+            ax, indices = axes[name], view[name]
+            mosaic = tile_images(self.images[indices][None])
+            image = ax.images[0]
+            image.set_data(mosaic)
+            image.set_extent((-0.5, mosaic.shape[1] - 0.5, mosaic.shape[0] - 0.5, -0.5))
+            ax.set_xlim(-0.5, mosaic.shape[1] - 0.5)
+            ax.set_xticks(np.arange(len(indices)) * (w + 1) + w / 2 - 0.5)
+            ax.set_xticklabels([str(label) for label in self.labels[indices]], fontsize=9)
+            ax.set_title(f"nearest by {what} ({view['metric']}): {view[matches]} of {view['k']} share its label")
 
     def state(self) -> dict:
         view = self._view
