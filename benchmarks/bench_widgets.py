@@ -5,8 +5,9 @@
 An "update" is what a student's slider move costs: the control changes, the
 widget recomputes, redraws its figure and encodes the PNG the browser shows.
 Measured for ActivationExplorer, Playground (a control change, which rebuilds
-the model, and one training epoch), OptimizerRace, ConvExplorer, ReceptiveField and
-DetectionExplorer (and the widgets of later chapters listed in ``cases``), cycling each control through a few values. Reports the median and the worst wall
+the model, and one training epoch), OptimizerRace, ConvExplorer, ReceptiveField,
+DetectionExplorer and AutoencoderExplorer (the widgets of later chapters are listed in
+``cases``), cycling each control through a few values. Reports the median and the worst wall
 time and the median CPU time of the process (wall time on a shared machine
 includes waiting for a core; CPU time does not).
 """
@@ -64,6 +65,26 @@ def detection_explorer(n_images=50):
         labels.append(np.r_[np.repeat(gl, 4), rng.integers(0, 8, 64 - len(copies))])
     return DetectionExplorer(scenes.images, boxes, scores, labels, scenes.boxes, scenes.labels,
                              scenes.class_names)
+def autoencoder_explorer():
+    """AutoencoderExplorer on the 450 test digits with chapter 07's deep autoencoder shape
+    (64-64-8-64-64, untrained weights: an update costs the same)."""
+    import torch
+    from torch import nn
+
+    from coursekit.data import load_digits
+    from coursekit.widgets import AutoencoderExplorer
+
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8))
+    decoder = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.Sigmoid())
+
+    def run(module, X):
+        with torch.no_grad():
+            return module(torch.tensor(X, dtype=torch.float32)).numpy().astype(float)
+
+    digits = load_digits(test_size=0.25, seed=0)
+    return AutoencoderExplorer(digits.X_test.reshape(-1, 8, 8), digits.y_test, lambda X: run(encoder, X),
+                               lambda Z: run(decoder, Z), item=0, k=6)
 
 
 def main(argv=None) -> int:
@@ -80,6 +101,7 @@ def main(argv=None) -> int:
     )
 
     detection = detection_explorer()
+    explorer = autoencoder_explorer()
 
     activation = ActivationExplorer("leaky_relu")
     playground = Playground(dataset="spirals", n_samples=300, layers=(16, 16))
@@ -112,6 +134,10 @@ def main(argv=None) -> int:
         ("13 DetectionExplorer", "score_threshold", cycle(detection, "score_threshold", [0.3, 0.6, 0.1])),
         ("13 DetectionExplorer", "iou_threshold", cycle(detection, "iou_threshold", [0.3, 0.7, 1.0])),
         ("13 DetectionExplorer", "image_index", cycle(detection, "image_index", [3, 7, 11])),
+        ("14 AutoencoderExplorer", "item", cycle(explorer, "item", [5, 17, 42, 99])),
+        ("14 AutoencoderExplorer", "noise", cycle(explorer, "noise", [0.1, 0.3, 0.0])),
+        ("14 AutoencoderExplorer", "k", cycle(explorer, "k", [4, 8, 6])),
+        ("14 AutoencoderExplorer", "metric", cycle(explorer, "metric", ["cosine", "euclidean"])),
     ]
     rows, slow = [], []
     for widget, control, action in cases:

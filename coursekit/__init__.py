@@ -3,6 +3,7 @@
 Modules (one job each):
     data       offline data sets (synthetic, scikit-learn, scikit-image)
     nn         the from-scratch NumPy reference (never imports torch)
+    unsupervised  k-means steps, k-means++, PCA by SVD, quantization (NumPy estimators)
     gradcheck  numerical gradients and relative errors
     train      a short PyTorch training loop with history and callbacks
     models     the PyTorch models: classic CNNs, the grid detector (chapter 05), FLOP counting

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from coursekit.unsupervised import pca
+
 __all__ = ["pca_2d", "nearest_neighbours", "plot_embedding"]
 
 
@@ -24,21 +26,17 @@ def pca_2d(vectors) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(coords, explained)``: coords (n, 2), and the fraction of the
     total variance each of the two components explains, shape (2,). The sign
     of each component is fixed so that its largest-magnitude loading is
-    positive (the picture does not flip between runs).
+    positive (the picture does not flip between runs); the components come from
+    ``coursekit.unsupervised.pca``.
     """
     vectors = _as_vectors(vectors)
-    centred = vectors - vectors.mean(axis=0)
-    _, singular_values, components = np.linalg.svd(centred, full_matrices=False)
-    components = components[:2]
-    signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
-    components = components * signs[:, None]
-    coords = centred @ components.T
+    components, variances, mean = pca(vectors, min(2, *vectors.shape))
+    coords = (vectors - mean) @ components.T
     if coords.shape[1] < 2:  # a 1-D input: pad so callers can always plot two axes
         coords = np.column_stack([coords, np.zeros(len(coords))])
-    variance = singular_values ** 2
+    total = np.sum((vectors - mean) ** 2) / (len(vectors) - 1)
     explained = np.zeros(2)
-    total = variance.sum()
-    explained[: min(2, len(variance))] = variance[:2] / total if total > 0 else 0.0
+    explained[: len(variances)] = variances / total if total > 0 else 0.0
     return coords, explained
 
 

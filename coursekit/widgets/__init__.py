@@ -8,10 +8,11 @@ and whose ``render_static()`` returns a matplotlib Figure of small multiples.
 4. ``LossLandscape``  5. ``GradientFlow``  6. ``BackpropStepper``
 7. ``ConvExplorer``  8. ``FeatureMaps``  9. ``LSTMGates``
 10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``ReceptiveField``
-13. ``DetectionExplorer``
+13. ``DetectionExplorer``  14. ``AutoencoderExplorer``
 """
 
 from coursekit.widgets.activations import ActivationExplorer
+from coursekit.widgets.autoencoder import AutoencoderExplorer
 from coursekit.widgets.backprop import BackpropStepper
 from coursekit.widgets.conv import ConvExplorer
 from coursekit.widgets.detection import DetectionExplorer
@@ -27,6 +28,7 @@ from coursekit.widgets.recurrent import LSTMGates
 
 __all__ = [
     "ActivationExplorer",
+    "AutoencoderExplorer",
     "BackpropStepper",
     "ConvExplorer",
     "DetectionExplorer",
