@@ -52,3 +52,15 @@ def test_chinese_search_dictionary_splits_alternatives(tmp_path, cell, terms):
     glossary = tmp_path / "glossary.md"
     glossary.write_text(cell + "\n", encoding="utf-8")
     assert course_site.glossary_chinese_terms(glossary) == terms
+
+
+def test_long_plotting_cells_are_collapsed_on_the_page_only():
+    import nbformat
+
+    long_plot = "\n".join(["fig, ax = plt.subplots()"] + [f"ax.plot([{i}])" for i in range(25)])
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(long_plot), nbformat.v4.new_code_cell("x = 1\n" * 30),
+        nbformat.v4.new_code_cell("plt.plot([1])")])
+    out = json.loads(course_site.collapse_long_plotting_cells(nbformat.writes(notebook)))
+    tags = [cell["metadata"].get("tags", []) for cell in out["cells"]]
+    assert tags == [["hide-input"], [], []]

@@ -23,7 +23,10 @@
    course guide's syllabus table (every chapter, its exercise's questions and points from
    the public tests, its measured run time) and the benchmarks page (every table in
    ``benchmarks/results/*.json``, which ``make bench`` writes).
-7. ``repository.url`` of _config.yml is the one setting for the public repository:
+7. Long plotting cells (``LONG_PLOT_LINES`` lines or more that draw a figure) are collapsed on
+   the page ("Show code cell source"), so a chapter reads as prose, code and results; the
+   notebook itself is unchanged.
+8. ``repository.url`` of _config.yml is the one setting for the public repository:
    launch buttons, repository links and the 404 page's URL prefix derive from it.
    While it is the placeholder, the build prints a notice (not a warning: the tests
    build with ``--strict``).
@@ -273,8 +276,31 @@ def results_tables(repository: Path) -> str:
     return "\n".join(parts) or "No benchmark results are stored yet: run `make bench`."
 
 
+LONG_PLOT_LINES = 20
+PLOTTING = ("plt.", "ax.", "axes[", "new_figure(", ".imshow(", ".plot(", "fig.", "figure.")
+
+
+def collapse_long_plotting_cells(notebook_json: str) -> str:
+    """The notebook with the tag ``hide-input`` on each long cell that draws a figure."""
+    import json
+
+    notebook = json.loads(notebook_json)
+    changed = False
+    for cell in notebook.get("cells", []):
+        source = "".join(cell.get("source", ""))
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if (cell.get("cell_type") == "code" and source.count("\n") + 1 >= LONG_PLOT_LINES
+                and any(call in source for call in PLOTTING)
+                and not {"hide-input", "remove-input", "remove-cell"} & set(tags)):
+            tags.append("hide-input")
+            changed = True
+    return json.dumps(notebook) if changed else notebook_json
+
+
 def fill_generated_pages(app, docname, source) -> None:
     repository = Path(app.srcdir).resolve().parent
+    if docname.startswith("notebooks/") and source[0].lstrip().startswith("{"):
+        source[0] = collapse_long_plotting_cells(source[0])
     if SYLLABUS_MARKER in source[0]:
         source[0] = source[0].replace(SYLLABUS_MARKER, syllabus_table(repository))
     if RESULTS_MARKER in source[0]:
