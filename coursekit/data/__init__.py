@@ -10,6 +10,8 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_sequences``          noisy sine waves and other generated sequences
 - ``make_adding_problem``     the long-range "adding problem" for RNNs
 - ``sliding_windows``         turn a series into (window, next value) pairs
+- ``random_shift``            augmentation: shift each image (N, C, H, W) at random
+- ``shift_images``            shift images (N, C, H, W) by given offsets (shifted test sets)
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
 validating arguments with ``coursekit.data._validate``) and are re-exported here.
@@ -20,6 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
+
+# Data sets with a module of their own, re-exported here.
+from coursekit.data.augment import random_shift, shift_images  # noqa: F401
 
 DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "horse", "text", "coins", "moon")
