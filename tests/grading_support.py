@@ -18,10 +18,14 @@ ANSWER_OF = {"q1": "answer-1", "q2": "answer-2", "q3": "answer-3", "q4": "answer
              "q5": "answer-5"}
 
 
-def make_bundle(root: Path, assignment: str = ASSIGNMENT) -> dict:
+#: the instructor secret of the grading tests' bundles (not the public default)
+TEST_SECRET = "instructor-secret-of-the-grading-tests"
+
+
+def make_bundle(root: Path, assignment: str = ASSIGNMENT, secret: str = TEST_SECRET) -> dict:
     """Assign one chapter into ``root`` (exercises, public tests, bundle); returns paths."""
     summary = assign_one(SOLUTIONS / assignment, root / "exercises", root / "bundles",
-                         root / "public")
+                         root / "public", secret=secret)
     return {"bundle": Path(summary["bundle"]), "release": Path(summary["notebook"]),
             "public": root / "public"}
 

@@ -16,12 +16,14 @@ import random
 import socket
 import threading
 
+import numpy as np
 import pytest
 from grading_support import (
     ANSWER_OF,
     POINTS,
     REPO,
     SOLUTIONS,
+    TEST_SECRET,
     attack_header,
     honest_answers,
     make_bundle,
@@ -143,8 +145,17 @@ def graded(tmp_path_factory):
     expected_zero["honest"] = set()
     bundle_sha = _sha(paths["bundle"] / "bundle.json")
     solution_sha = _sha(SOLUTIONS / "01_linear_models" / "01_linear_models.ipynb")
-    summary = grade("01_linear_models", submissions, out, bundle=paths["bundle"], workers=2,
-                    timeout=TIMEOUT, memory_mb=1536, quiet=True)
+    # the instructor grades with the secret in the environment: it must not reach the child
+    previous = os.environ.get("COURSEKIT_SECRET")
+    os.environ["COURSEKIT_SECRET"] = TEST_SECRET
+    try:
+        summary = grade("01_linear_models", submissions, out, bundle=paths["bundle"],
+                        workers=2, timeout=TIMEOUT, memory_mb=1536, quiet=True)
+    finally:
+        if previous is None:
+            del os.environ["COURSEKIT_SECRET"]
+        else:
+            os.environ["COURSEKIT_SECRET"] = previous
     listener.close()
     return {"out": out, "summary": summary, "expected_zero": expected_zero,
             "grades": read_grades(out), "listener": listener, "bundle": paths["bundle"],
@@ -276,3 +287,24 @@ def test_regrading_is_idempotent(graded, tmp_path):
                     quiet=True)
     assert summary["graded"] == 0 and summary["skipped"] == summary["submissions"]
     assert (graded["out"] / "grades.csv").read_text() == before
+
+
+def test_rebuild_heldout_attack_works_only_with_the_secret(graded, monkeypatch):
+    """The held-out attack is real: given the instructor secret it scores 100 % on the
+    bundle's held-out moons; in the grader (clean environment) it got nothing (above)."""
+    bundle = json.loads((graded["bundle"] / "bundle.json").read_text())
+    test = next(t for t in bundle["questions"][3]["tests"]
+                if t["kind"] == "accuracy" and t["visibility"] == "hidden")
+    X, y = decode(test["args"])[0], decode(test["expected"])
+    source = (REPO / "tests" / "adversarial" / "rebuild_heldout.py").read_text()
+    accuracies = {}
+    for secret in (TEST_SECRET, None):
+        if secret is None:
+            monkeypatch.delenv("COURSEKIT_SECRET", raising=False)
+        else:
+            monkeypatch.setenv("COURSEKIT_SECRET", secret)
+        namespace = {}
+        exec(source, namespace)
+        accuracies[secret] = float(np.mean(namespace["model"].predict(X) == y))
+    assert accuracies[TEST_SECRET] == 1.0
+    assert accuracies[None] < 0.6

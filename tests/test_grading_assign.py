@@ -9,10 +9,21 @@ import numpy as np
 import pytest
 from grading_support import POINTS, REPO, SOLUTIONS, make_bundle, read_grades
 
-from coursekit.grading.assign import assign, assign_one, find_assignments, solution_notebook
+from coursekit.grading.assign import (
+    assign,
+    assign_one,
+    find_assignments,
+    public_share,
+    solution_notebook,
+)
 from coursekit.grading.check import PUBLIC_DIR
 from coursekit.grading.grade import grade
-from coursekit.grading.values import decode
+from coursekit.grading.spec import load_questions
+from coursekit.grading.values import decode, encode
+
+#: the instructor secret of these tests (not the public default: the committed files must
+#: be what any secret gives, and the reference must earn full marks with any secret)
+TEST_SECRET = "test-secret-of-the-grading-suite"
 
 
 def _same_public(committed, fresh, where="") -> None:
@@ -39,8 +50,55 @@ def _same_public(committed, fresh, where="") -> None:
 def assigned(tmp_path_factory):
     """Every chapter of solutions/ assigned once into a temporary folder."""
     root = tmp_path_factory.mktemp("assigned")
-    summaries = assign(SOLUTIONS, root / "exercises", root / "bundles", root / "public")
+    summaries = assign(SOLUTIONS, root / "exercises", root / "bundles", root / "public",
+                       secret=TEST_SECRET)
     return root, sorted(s["assignment"] for s in summaries)
+
+
+def _inputs(test) -> str:
+    return json.dumps(encode([test.args, test.kwargs]), sort_keys=True)
+
+
+@pytest.mark.parametrize("assignment", [p.name for p in find_assignments(SOLUTIONS)])
+def test_hidden_inputs_and_heldout_data_follow_the_secret(assignment):
+    """Same secret, same hidden inputs; another secret, other hidden inputs and held-out
+    data; public tests never change; public tests carry at most 10 % of the points."""
+    tests_file = SOLUTIONS / assignment / "tests.py"
+    first, again, other = (load_questions(tests_file, secret=secret, assignment=assignment)
+                           for secret in ("secret-A", "secret-A", "secret-B"))
+    changed = total = 0
+    for q1, q2, q3 in zip(first, again, other):
+        assert [_inputs(t) for t in q1.public] == [_inputs(t) for t in q3.public], q1.id
+        for t1, t2, t3 in zip(q1.hidden, q2.hidden, q3.hidden):
+            assert _inputs(t1) == _inputs(t2), (q1.id, t1.label())
+            total += 1
+            changed += _inputs(t1) != _inputs(t3)
+            if t1.kind == "accuracy":  # held-out data: other images under another secret
+                assert not np.array_equal(t1.args[0], t3.args[0]), (q1.id, t1.label())
+    # fixed hidden edge cases (z = +-1000, stride 0) are allowed (solutions/README.md); the
+    # rest, and every held-out set (checked above), must come from the secret
+    assert changed > 0, f"none of the {total} hidden tests depends on the secret"
+    assert public_share(first) <= 0.10
+
+
+def test_assign_with_another_secret_changes_the_bundle_only(tmp_path, assigned):
+    """A second assign of chapter 01 with another secret: same exercises/ and public tests,
+    other hidden inputs and held-out moons in the bundle; the reference still passes."""
+    root, _ = assigned
+    name = "01_linear_models"
+    summary = assign_one(SOLUTIONS / name, tmp_path / "exercises", tmp_path / "bundles",
+                         tmp_path / "public", secret="another-secret")
+    assert summary["public_share"] == pytest.approx(0.05)
+    for path in (f"exercises/{name}.ipynb", f"public/{name}.json"):
+        assert (tmp_path / path).read_text() == (root / path).read_text(), path
+    ours = json.loads((root / "bundles" / name / "bundle.json").read_text())
+    theirs = json.loads((tmp_path / "bundles" / name / "bundle.json").read_text())
+    assert ours["secret_id"] != theirs["secret_id"]
+    assert TEST_SECRET not in json.dumps(ours)
+    held_out = [[t for t in q["tests"] if t["kind"] == "accuracy" and t["visibility"] == "hidden"]
+                for q in (ours["questions"][3], theirs["questions"][3])]
+    assert not np.array_equal(decode(held_out[0][0]["args"])[0],
+                              decode(held_out[1][0]["args"])[0])
 
 
 def test_committed_exercises_equal_a_fresh_assign(assigned):
@@ -105,7 +163,8 @@ def test_reference_gets_full_marks_and_unsolved_gets_zero(tmp_path, assigned, as
     shutil.copy(solution_notebook(SOLUTIONS / assignment), submissions / "reference.ipynb")
     shutil.copy(paths["release"], submissions / "unsolved.ipynb")
     out = tmp_path / "out"
-    grade(assignment, submissions, out, bundle=paths["bundle"], workers=2, timeout=60,
+    # 120 s: the 03a q7 training takes ~7 s of CPU but far more wall time on a loaded machine
+    grade(assignment, submissions, out, bundle=paths["bundle"], workers=2, timeout=120,
           quiet=True)
     grades = read_grades(out)
     bundle = json.loads((paths["bundle"] / "bundle.json").read_text())

@@ -55,7 +55,7 @@ def test_weaker_sandbox_warns_once_and_still_grades(tmp_path, capsys, monkeypatc
     weak = {"root": False, "landlock": False}
     run = engine.execute(notebook, plan_of(bundle["questions"]), sandbox.Limits(timeout=60),
                          sandboxed=True, caps=weak)
-    assert run.runs == 1 and len(run.outcomes) == 21
+    assert run.runs == 1 and len(run.outcomes) == 26
     assert all("value" in outcome for outcome in run.outcomes.values())
     if sandbox.capabilities()["root"]:  # root without Landlock: uid drop, netns, tmpfs
         run = engine.execute(notebook, plan_of(bundle["questions"]),

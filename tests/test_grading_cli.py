@@ -16,7 +16,7 @@ def test_assign_then_grade_from_the_command_line(tmp_path, capsys):
     shutil.copytree(SOLUTIONS / "01_linear_models", one)
     assert main(["assign", str(tmp_path / "solutions"), "--out", str(tmp_path / "ex"),
                  "--bundle", str(tmp_path / "bundles")]) == 0
-    assert "01_linear_models: 5 questions, 15 points, 21 tests" in capsys.readouterr().out
+    assert "01_linear_models: 5 questions, 15 points, 26 tests" in capsys.readouterr().out
     submissions = tmp_path / "subs"
     (submissions / "bob").mkdir(parents=True)
     shutil.copy(one / "01_linear_models.ipynb", submissions / "alice.ipynb")
