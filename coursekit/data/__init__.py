@@ -10,6 +10,12 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_sequences``          noisy sine waves and other generated sequences
 - ``make_adding_problem``     the long-range "adding problem" for RNNs
 - ``sliding_windows``         turn a series into (window, next value) pairs
+- ``load_text_corpus``        docstrings of an installed package as a character corpus
+                              (SHA-256, train/validation/test by position), with
+                              ``CHAR_VOCABULARY``, ``encode_chars``, ``decode_chars``,
+                              ``word_tokens`` (module ``text``)
+- ``make_tagging_corpus``     generated "arrive in dalian on 1 dec" sentences with word tags
+- ``make_copy_task``          recall the first symbol after ``lag`` distractors
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
 validating arguments with ``coursekit.data._validate``) and are re-exported here.
@@ -20,6 +26,19 @@ from __future__ import annotations
 import numpy as np
 
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
+from coursekit.data.text import (  # noqa: F401  (re-exported)
+    CHAR_VOCABULARY,
+    PINNED_SHA256,
+    TAGS,
+    TaggingCorpus,
+    TextCorpus,
+    decode_chars,
+    encode_chars,
+    load_text_corpus,
+    make_copy_task,
+    make_tagging_corpus,
+    word_tokens,
+)
 
 DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "horse", "text", "coins", "moon")
