@@ -249,17 +249,18 @@ def make_tagging_corpus(n_sentences: int = 600, seed: int = 0) -> TaggingCorpus:
 def make_copy_task(n_sequences: int = 1000, lag: int = 10, n_symbols: int = 4, seed: int = 0):
     """Recall the first symbol after ``lag`` distractors.
 
-    Each sequence has length ``lag + 2``: the symbol to remember (0 .. n_symbols-1), ``lag``
-    distractor symbols drawn from the same alphabet, then the recall marker (code
-    ``n_symbols``). Returns ``(X, y)``: X (n_sequences, lag + 2) int64 codes in
-    [0, n_symbols], y (n_sequences,) the first symbol. Chance accuracy is 1 / n_symbols;
-    reading the last distractor does no better, so the network must carry the first symbol
-    through ``lag`` steps of its hidden state.
+    Each sequence has length ``lag + 2``: the symbol to remember (code 0 .. n_symbols-1),
+    ``lag`` distractors drawn from their own ``n_symbols`` codes (n_symbols .. 2*n_symbols-1),
+    then the recall marker (code ``2 * n_symbols``). Returns ``(X, y)``: X
+    (n_sequences, lag + 2) int64 codes in [0, 2 * n_symbols], y (n_sequences,) the first
+    symbol. Chance accuracy is 1 / n_symbols: the network must carry the first symbol through
+    ``lag`` steps of its hidden state while ignoring the distractors.
     """
     n_sequences = _check_count("n_sequences", n_sequences)
     lag = _check_count("lag", lag, minimum=0)
     n_symbols = _check_count("n_symbols", n_symbols, minimum=2)
     rng = np.random.default_rng(seed)
-    X = rng.integers(0, n_symbols, size=(n_sequences, lag + 2))
-    X[:, -1] = n_symbols
+    X = rng.integers(n_symbols, 2 * n_symbols, size=(n_sequences, lag + 2))
+    X[:, 0] = rng.integers(0, n_symbols, size=n_sequences)
+    X[:, -1] = 2 * n_symbols
     return X.astype(np.int64), X[:, 0].copy()
