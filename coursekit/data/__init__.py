@@ -16,6 +16,7 @@ Every loader is seeded and returns NumPy arrays:
                               ``word_tokens`` (module ``text``)
 - ``make_tagging_corpus``     generated "arrive in dalian on 1 dec" sentences with word tags
 - ``make_copy_task``          recall the first symbol after ``lag`` distractors
+- ``random_shift``            augmentation: shift each image (N, C, H, W) at random
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
 validating arguments with ``coursekit.data._validate``) and are re-exported here.
@@ -26,6 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
+
+# Data sets with a module of their own, re-exported here.
+from coursekit.data.augment import random_shift  # noqa: F401
 from coursekit.data.text import (  # noqa: F401  (re-exported)
     CHAR_VOCABULARY,
     PINNED_SHA256,

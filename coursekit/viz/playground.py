@@ -323,7 +323,7 @@ class PlaygroundModel:
         return True
 
     def train(self, epochs: int, stop=None, callback=None) -> int:
-        """Up to ``epochs`` epochs; ``stop.is_set()`` (a ``coursekit.train.StopFlag``) ends early;
+        """Up to ``epochs`` epochs; ``stop.is_set()`` (a ``threading.Event``) ends early;
         ``callback(model)`` runs after each epoch. Returns the number of epochs run."""
         done = 0
         for _ in range(int(epochs)):

@@ -10,7 +10,6 @@ import numpy as np
 from matplotlib.contour import ContourSet
 
 from coursekit.data import DATASETS_2D
-from coursekit.train import StopFlag
 from coursekit.viz.boundary import decision_boundary, plot_dataset, plot_decision_boundary
 from coursekit.viz.playground import (
     ACTIVATIONS,
@@ -85,7 +84,7 @@ class Playground(FigureWidget):
         self.step_button = widgets.Button(description="step (1 epoch)")
         self.reset_button = widgets.Button(description="reset")
         self.progress = widgets.IntProgress(value=0, min=0, max=max_epochs, description="epoch 0")
-        self.stop_flag = StopFlag()
+        self.stop_flag = threading.Event()
         self._thread = None
         self.play_button.observe(self._on_play, names="value")
         self.step_button.on_click(lambda _: self.step())
