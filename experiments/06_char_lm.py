@@ -10,7 +10,7 @@ character) on the held-out test part, read in one pass with the state carried al
 Writes ``coursekit/assets/06_char_lm.json`` (perplexities of every seed, validation
 curves, samples) and ``coursekit/assets/06_char_lm.npz`` (the seed-0 weights, float32).
 
-    .venv/bin/python experiments/06_char_lm.py                       # 3 seeds (~5 min CPU)
+    .venv/bin/python experiments/06_char_lm.py                       # 3 seeds (~3 min CPU)
     .venv/bin/python experiments/06_char_lm.py --quick --out /tmp/x  # 1 seed, 120 steps
 """
 
@@ -143,7 +143,7 @@ def main(argv=None):
            "baselines: " + ", ".join(f"{k} {v:.3f}" for k, v in base.items())]
     print(*log, sep="\n", flush=True)
     seeds = [0] if args.quick else [0, 1, 2]
-    steps = 120 if args.quick else 1500
+    steps = 120 if args.quick else 600
     runs = {"test_perplexity": [], "validation_perplexity": [], "curves": []}
     weights, samples = None, {}
     for seed in seeds:
