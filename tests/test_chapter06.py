@@ -157,13 +157,13 @@ def test_06b_cited_numbers(out_b):
     assert f"LSTM perplexity {100 * r['reduction_vs_bigram']:.0f} % below the bigram's" in out_b
     live, _ = mean_std(out_b, "live LSTM (64 units, 150 steps):")
     bigram_10k = float(re.search(r"bigram on the same 10 000 characters ([\d.]+)", out_b).group(1))
-    assert live < 30.802  # it learns: better than the unigram
+    assert live < bigram_10k  # the text: even the small live model is below the bigram
     assert "'hello'" in out_b and "'cat'" in out_b and "'aaa'" in out_b
     exact, _ = mean_std(out_b, "reverse 5 digits: exact-match accuracy")
     ctc, _ = mean_std(out_b, "exact transcript on 500 test utterances")
     sentence, _ = mean_std(out_b, "arrival or departure, 200 test sentences: accuracy")
-    assert exact > 0.5 and ctc > 0.5 and sentence > 0.95
-    return live, bigram_10k
+    assert exact > 0.9 and ctc > 0.85 and sentence > 0.95
+    assert "about 91 %" in prose(NB_B) and f"{ctc:.2f}" == "0.91"
 
 
 def test_06b_embedding_claims(out_b):
@@ -172,7 +172,10 @@ def test_06b_embedding_claims(out_b):
     assert len(related) == 8
     assert np.mean(related) > random_mean + 0.2
     hits, _ = mean_std(out_b, "top-5 accuracy")
-    assert 0 <= hits <= 1
+    assert hits < 0.2, "the text says the corpus hardly supports analogies"
+    assert "About 7 %" in prose(NB_B) and f"{hits:.2f}" == "0.07"
+    assert f"{random_mean:.2f} ± {random_std:.2f}" in prose(NB_B)
+    assert min(related) == 0.49 and max(related) == 0.87  # "0.49 to 0.87" in the text
 
 
 # ------------------------------------------------------------------ scripts, reduced budget
