@@ -35,6 +35,7 @@ except ImportError:
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+EXERCISES = sorted((REPO / "exercises").glob("*.ipynb"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--no-first-run"]
 INSTALL_CHROMIUM = ("the browser tests need it: install it with `apt-get install chromium` "
@@ -236,6 +237,74 @@ def test_launch_buttons_are_links_to_this_notebook(site):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("exercise", EXERCISES, ids=chapter_ids(EXERCISES))
+def test_every_exercise_is_a_page_with_how_to_work_on_it(site, exercise):
+    page = site / "exercises" / f"{exercise.stem}.html"
+    assert page.is_file(), f"no page for exercises/{exercise.name}"
+    assert f"exercises/{exercise.stem}.html" in parse_page(site / "intro.html").links
+    text = page.read_text(encoding="utf-8")
+    assert "Working on this exercise" in text and f"work/exercises/{exercise.stem}.ipynb" in text
+    assert "BEGIN SOLUTION" not in text and "NotImplementedError" in text  # questions, no answers
+    links = parse_page(page).links
+    assert any(link.startswith("https://colab.research.google.com/")
+               and link.endswith(f"/exercises/{exercise.name}") for link in links), links
+
+
+@pytest.mark.slow
+def test_chapters_link_to_their_exercise_page_not_the_repository(site):
+    linked = {link for notebook in NOTEBOOKS
+              for link in parse_page(site / "notebooks" / f"{notebook.stem}.html").links}
+    pages = {f"../exercises/{e.stem}.html" for e in EXERCISES}
+    assert pages & linked, "no chapter links to its exercise page"
+    assert not any("/blob/main/exercises/" in link for link in linked)
+
+
+@pytest.mark.slow
+def test_404_page_works_under_the_repository_path(site):
+    page = site / "404.html"
+    assert page.is_file()
+    loads = parse_page(page).loads
+    # GitHub Pages serves a project site under /<repository name>/, from any missing path
+    assert loads and all(url.startswith("/deep-learning-course/") for url in loads
+                         if not urlsplit(url).scheme), loads
+
+
+@pytest.mark.slow
+def test_glossary_terms_have_anchors_and_key_terms_link_to_them(site):
+    glossary = (site / "glossary.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<tr class="row-\w+" id="([^"]+)"', glossary))
+    assert {"backpropagation", "receptive-field"} & anchors, sorted(anchors)[:10]
+    linked = 0
+    for notebook in NOTEBOOKS:
+        for link in parse_page(site / "notebooks" / f"{notebook.stem}.html").links:
+            if link.startswith("../glossary.html#"):
+                assert link.split("#")[1] in anchors, f"{notebook.stem}: {link} has no anchor"
+                linked += 1
+    assert linked >= 50, f"only {linked} key terms link to the glossary"
+
+
+def test_repository_address_is_one_setting_with_a_notice_while_a_placeholder(caplog):
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(BOOK / "_ext"))
+    try:
+        import course_site
+    finally:
+        sys.path.remove(str(BOOK / "_ext"))
+    config = SimpleNamespace(html_theme_options={
+        "repository_url": course_site.PLACEHOLDER_REPOSITORY}, notfound_urls_prefix="/en/latest/")
+    with caplog.at_level("INFO"):
+        course_site.repository_settings(None, config)
+    assert "still the placeholder" in caplog.text
+    assert config.notfound_urls_prefix == "/deep-learning-course/"
+    config = SimpleNamespace(html_theme_options={"repository_url": "https://github.com/uni/dl"},
+                             notfound_urls_prefix="/en/latest/")
+    caplog.clear()
+    course_site.repository_settings(None, config)
+    assert config.notfound_urls_prefix == "/dl/" and "placeholder" not in caplog.text
+
+
+@pytest.mark.slow
 def test_glossary_has_every_key_term_of_the_chapters(site):
     """Each English term in a chapter's "Key terms" table appears in book/glossary.md."""
     assert (site / "glossary.html").is_file()
@@ -312,7 +381,7 @@ def open_page(browser, url: str):
     offline machine cannot hang the test).
     """
     local = urlsplit(url).netloc
-    record = {"requests": [], "foreign": [], "failed": [], "errors": []}
+    record = {"requests": [], "foreign": [], "failed": [], "errors": [], "console": []}
     context = browser.new_context(viewport={"width": 1200, "height": 900})
 
     def route(route):
@@ -329,6 +398,8 @@ def open_page(browser, url: str):
     page.on("response", lambda response: response.status >= 400
             and record["failed"].append(f"{response.status} {response.url}"))
     page.on("pageerror", lambda error: record["errors"].append(str(error)))
+    page.on("console", lambda message: message.type == "error"
+            and record["console"].append(message.text))
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     return page, record
@@ -386,6 +457,7 @@ def check_no_foreign_requests(record, name: str) -> None:
     assert not record["foreign"], f"{name} asked other hosts for: {record['foreign']}"
     assert not record["failed"], f"{name}: failed requests: {record['failed']}"
     assert not record["errors"], f"{name}: JavaScript errors: {record['errors']}"
+    assert not record["console"], f"{name}: console errors: {record['console']}"
 
 
 @pytest.mark.slow
@@ -444,13 +516,33 @@ def test_chapter_page_in_chromium(browser, server, site, notebook):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html"])
+@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html"]
+                         + [f"exercises/{e.stem}.html" for e in EXERCISES])
 def test_other_pages_in_chromium(browser, server, site, name):
     page, record = open_page(browser, urljoin(server, name))
     try:
         check_no_foreign_requests(record, name)
-        if name != "search.html":
+        if name in ("intro.html", "glossary.html"):
             assert check_formulas(page, name) > 0, f"{name} has formulas that did not render"
         check_no_foreign_requests(record, name)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("query, page_name", [
+    ("反向传播", "glossary"),  # a whole glossary term
+    ("传播", "glossary"),  # a part of one
+    ("backpropagation", "02_mlp_backprop"),
+])
+def test_search_finds_chinese_terms_whole_and_in_parts(browser, server, site, query, page_name):
+    page, record = open_page(browser, urljoin(server, f"search.html?q={query}"))
+    try:
+        page.wait_for_selector("#search-results ul.search li", timeout=20000)
+        results = page.eval_on_selector_all("#search-results ul.search li a",
+                                            "links => links.map(a => a.getAttribute('href'))")
+        assert any(page_name in link for link in results), (query, results)
+        check_no_foreign_requests(record, f"search for {query}")
     finally:
         page.context.close()

@@ -17,6 +17,7 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_tagging_corpus``     generated "arrive in dalian on 1 dec" sentences with word tags
 - ``make_copy_task``          recall the first symbol after ``lag`` distractors
 - ``random_shift``            augmentation: shift each image (N, C, H, W) at random
+- ``shift_images``            shift images (N, C, H, W) by given offsets (shifted test sets)
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
 validating arguments with ``coursekit.data._validate``) and are re-exported here.
@@ -29,7 +30,7 @@ import numpy as np
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
 
 # Data sets with a module of their own, re-exported here.
-from coursekit.data.augment import random_shift  # noqa: F401
+from coursekit.data.augment import random_shift, shift_images  # noqa: F401
 from coursekit.data.text import (  # noqa: F401  (re-exported)
     CHAR_VOCABULARY,
     PINNED_SHA256,

@@ -384,8 +384,9 @@ def neuron_grid(model: PlaygroundModel, resolution: int = 40, margin: float = 0.
 def plot_curves(ax, history: dict, kind: str = "loss"):
     """Train and test loss (log scale) or accuracy against epoch."""
     epochs = history["epoch"]
-    ax.plot(epochs, history[f"train_{kind}"], label="train", lw=1.5)
-    ax.plot(epochs, history[f"test_{kind}"], label="test", lw=1.5, ls="--")
+    marker = "o" if len(epochs) == 1 else None  # a single epoch (0) is a point, not a line
+    ax.plot(epochs, history[f"train_{kind}"], label="train", lw=1.5, marker=marker)
+    ax.plot(epochs, history[f"test_{kind}"], label="test", lw=1.5, ls="--", marker=marker)
     ax.set_xlabel("epoch")
     ax.set_ylabel(kind)
     if kind == "loss":

@@ -7,7 +7,7 @@ and whose ``render_static()`` returns a matplotlib Figure of small multiples.
 1. ``ActivationExplorer``  2. ``Playground``  3. ``OptimizerRace``
 4. ``LossLandscape``  5. ``GradientFlow``  6. ``BackpropStepper``
 7. ``ConvExplorer``  8. ``FeatureMaps``  9. ``LSTMGates``
-10. ``LatentExplorer``  11. ``EmbeddingExplorer``
+10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``ReceptiveField``
 """
 
 from coursekit.widgets.activations import ActivationExplorer
@@ -20,7 +20,9 @@ from coursekit.widgets.landscape import LossLandscape
 from coursekit.widgets.latent import LatentExplorer
 from coursekit.widgets.optimizers import OptimizerRace
 from coursekit.widgets.playground import Playground
+from coursekit.widgets.receptive_field import ReceptiveField
 from coursekit.widgets.recurrent import LSTMGates
 
 __all__ = ["ActivationExplorer", "BackpropStepper", "ConvExplorer", "EmbeddingExplorer", "FeatureMaps",
-           "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground"]
+           "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground",
+           "ReceptiveField"]
