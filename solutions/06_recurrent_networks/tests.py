@@ -9,7 +9,8 @@ from the instructor secret (``secret_rng``).
 import numpy as np
 import torch
 
-from coursekit.grading import Question, call, raises, secret_rng
+from coursekit.data import CHAR_VOCABULARY, encode_chars, load_text_corpus
+from coursekit.grading import Question, accuracy, call, raises, secret_rng
 
 public = np.random.default_rng(2026)
 
@@ -121,3 +122,28 @@ QUESTIONS = [
                 call("ctc_collapse", "xx_y_yy", kwargs={"blank": "_"}, note="(another blank symbol)")],
     ),
 ]
+
+
+def windows(codes, starts, context=8):
+    """(X, y): the `context` codes before each start and the code at it."""
+    starts = np.asarray(starts)
+    return codes[starts[:, None] - context + np.arange(context)], codes[starts]
+
+
+_corpus = load_text_corpus("sklearn", n_chars=500_000)
+_valid = encode_chars(_corpus.validation, CHAR_VOCABULARY)
+_test = encode_chars(_corpus.test, CHAR_VOCABULARY)
+# public: fixed validation windows; hidden: 2000 test windows at secret positions
+X_public, y_public = windows(_valid, np.arange(8, len(_valid), 97)[:300])
+X_heldout, y_heldout = windows(_test, secret_rng("heldout").integers(8, len(_test), size=2000))
+
+QUESTIONS.append(
+    Question(
+        "q7", points=4, title="A character language model on held-out text",
+        # untuned baselines on the test part: most common character 0.13, bigram 0.24;
+        # the reference trigram reaches about 0.42
+        public=[accuracy("model", X_public, y_public, thresholds={0.33: 0.5, 0.38: 1.0},
+                         note="(validation windows)")],
+        hidden=[accuracy("model", X_heldout, y_heldout, thresholds={0.33: 0.5, 0.38: 1.0},
+                         weight=3, note="(held-out test windows at secret positions)")],
+    ))
