@@ -10,6 +10,12 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_sequences``          noisy sine waves and other generated sequences
 - ``make_adding_problem``     the long-range "adding problem" for RNNs
 - ``sliding_windows``         turn a series into (window, next value) pairs
+- ``load_text_corpus``        docstrings of an installed package as a character corpus
+                              (SHA-256, train/validation/test by position), with
+                              ``CHAR_VOCABULARY``, ``encode_chars``, ``decode_chars``,
+                              ``word_tokens`` (module ``text``)
+- ``make_tagging_corpus``     generated "arrive in dalian on 1 dec" sentences with word tags
+- ``make_copy_task``          recall the first symbol after ``lag`` distractors
 - ``random_shift``            augmentation: shift each image (N, C, H, W) at random
 - ``shift_images``            shift images (N, C, H, W) by given offsets (shifted test sets)
 - ``make_shapes``             procedural 32x32 RGB shapes (8 classes) with tight boxes
@@ -33,6 +39,19 @@ from coursekit.data.shapes import (  # noqa: F401
     ShapeScenes,
     make_shape_scenes,
     make_shapes,
+)
+from coursekit.data.text import (  # noqa: F401  (re-exported)
+    CHAR_VOCABULARY,
+    PINNED_SHA256,
+    TAGS,
+    TaggingCorpus,
+    TextCorpus,
+    decode_chars,
+    encode_chars,
+    load_text_corpus,
+    make_copy_task,
+    make_tagging_corpus,
+    word_tokens,
 )
 
 DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")

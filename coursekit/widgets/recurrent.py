@@ -61,8 +61,15 @@ class LSTMGates(FigureWidget):
         return {"sequence_index": self.sequence_index.value, "layer": self.layer.value,
                 **{name: self.gates[name].copy() for name in SHOWN}}
 
-    def render_static(self, sequence_indices=(0, 1)):
-        """One row (sequence + the four heatmaps) per sequence."""
+    def render_static(self, sequence_indices=None):
+        """One row (sequence + the four heatmaps) per sequence; by default the first two
+        (or the only one)."""
+        if sequence_indices is None:
+            sequence_indices = tuple(range(min(2, len(self.sequences))))
+        for index in sequence_indices:
+            if not 0 <= index < len(self.sequences):
+                raise ValueError(f"sequence_indices must lie in [0, {len(self.sequences)}), "
+                                 f"got {index}")
         n = 1 + len(SHOWN)
         figure, axes = new_static_figure(n * len(sequence_indices), n, panel_size=(2.8, 2.4),
                                          title="LSTM gates and cell state over time")
