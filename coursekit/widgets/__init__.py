@@ -7,7 +7,7 @@ and whose ``render_static()`` returns a matplotlib Figure of small multiples.
 1. ``ActivationExplorer``  2. ``Playground``  3. ``OptimizerRace``
 4. ``LossLandscape``  5. ``GradientFlow``  6. ``BackpropStepper``
 7. ``ConvExplorer``  8. ``FeatureMaps``  9. ``LSTMGates``
-10. ``LatentExplorer``  11. ``EmbeddingExplorer``
+10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``GANTrainer``
 """
 
 from coursekit.widgets.activations import ActivationExplorer
@@ -15,6 +15,7 @@ from coursekit.widgets.backprop import BackpropStepper
 from coursekit.widgets.conv import ConvExplorer
 from coursekit.widgets.embedding import EmbeddingExplorer
 from coursekit.widgets.features import FeatureMaps
+from coursekit.widgets.gan import GANTrainer
 from coursekit.widgets.gradient_flow import GradientFlow
 from coursekit.widgets.landscape import LossLandscape
 from coursekit.widgets.latent import LatentExplorer
@@ -23,4 +24,4 @@ from coursekit.widgets.playground import Playground
 from coursekit.widgets.recurrent import LSTMGates
 
 __all__ = ["ActivationExplorer", "BackpropStepper", "ConvExplorer", "EmbeddingExplorer", "FeatureMaps",
-           "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground"]
+           "GANTrainer", "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground"]
