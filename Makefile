@@ -1,16 +1,20 @@
 # Everything runs inside a local virtual environment (.venv) built from
 # pyproject.toml + constraints.txt. Targets refresh it when either changes.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+LAB_STAMP := $(VENV)/.installed-course
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+WORK   ?= work
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
-.PHONY: help venv lab test unit notebooks execute book assign grade bench lint clean
+.PHONY: help venv lab fresh test unit notebooks execute book assign grade bench lint clean
 
 help:
-	@echo "make lab       install (first time) and open the course in JupyterLab"
+	@echo "make lab       install (first time), copy the notebooks into work/ and open JupyterLab"
+	@echo "make fresh     NB=work/exercises/X.ipynb: a fresh copy (yours is kept beside it)"
 	@echo "make test      the whole test suite: unit tests, every notebook, book + browser"
 	@echo "make book      build the website into book/_build/html"
 	@echo "make execute   re-execute the lecture notebooks and store their outputs"
@@ -18,40 +22,58 @@ help:
 	@echo "make grade     grade SUBMISSIONS=dir for ASSIGNMENT=name into OUT=dir"
 	@echo "make bench     run the benchmarks in benchmarks/"
 
-$(STAMP): pyproject.toml constraints.txt
+# A student's install: the course and JupyterLab only (pip shows its progress; the first
+# time takes a few minutes). make test and make book add what only they need.
+$(LAB_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the course into $(VENV) (first time: a few minutes, about 1 GB) ..."
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e . 2>&1 \
+		| grep -v -e "^WARNING: Location" -e "BuildBackendWarning" -e "^ *[!*]" -e "careful with folders" \
+		-e "name as your package" -e "WheelFile(wheel_path" ; test $${PIPESTATUS[0]} -eq 0
+	@touch $@
+
+$(STAMP): $(LAB_STAMP)
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,book]"
 	@touch $@
 
 venv: $(STAMP)
 
-lab: $(STAMP)
+# Students work in their own copies (WORK=work, ignored by git): a git pull never conflicts
+# with their edits. LAB_ARGS passes more options to jupyter lab (e.g. LAB_ARGS=--no-browser).
+lab: $(LAB_STAMP)
+	@$(BIN)/python -m coursekit.workspace --work $(WORK) sync
 	$(BIN)/jupyter lab --ServerApp.allow_root=True --ServerApp.port=$(PORT) \
-		--ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/00_introduction.ipynb \
-		--LabApp.news_url=None \
-		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+		--ServerApp.root_dir=$(CURDIR)/$(WORK) --LabApp.default_url=/lab/tree/notebooks/00_introduction.ipynb \
+		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+		$(LAB_ARGS)
+
+fresh: $(LAB_STAMP)
+	@test -n "$(NB)" || { echo "usage: make fresh NB=$(WORK)/exercises/NAME.ipynb"; exit 2; }
+	@$(BIN)/python -m coursekit.workspace --work $(WORK) fresh $(NB)
+
+# The execution environment has one definition, in coursekit.utils: one thread, and for
+# `forced` CPU code paths below this machine's own (torch ATen/MKL/oneDNN, NumPy SIMD).
+# Stored outputs are made natively (make execute); make test re-executes every notebook
+# with the forced paths, so each CI run checks that stored numbers hold on another CPU.
+# CODE_PATHS=native make notebooks checks them with this machine's own kernels.
+CODE_PATHS ?= forced
+NATIVE := $(BIN)/python -m coursekit.utils env native --
+FORCED := $(BIN)/python -m coursekit.utils env $(CODE_PATHS) --
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(FORCED) $(BIN)/python -m pytest tests
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest $(NBVAL) notebooks
-
-# Tests and stored notebook outputs are computed single-threaded: results then
-# do not depend on the number of cores, and two processes sharing two cores do
-# not slow each other down by oversubscription (JupyterLab keeps all threads).
-test unit notebooks execute bench: export OMP_NUM_THREADS = 1
-test unit notebooks execute bench: export OPENBLAS_NUM_THREADS = 1
-test unit notebooks execute bench: export MKL_NUM_THREADS = 1
+	$(FORCED) $(BIN)/python -m pytest $(NBVAL) $(or $(NB),notebooks)
 
 # One pytest run: unit tests, grader, book + browser (tests/) and every notebook
 # re-executed and compared with its stored outputs (notebooks/).
 test: $(STAMP)
-	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+	$(FORCED) $(BIN)/python -m pytest $(NBVAL) tests notebooks
 
-execute: $(STAMP)
-	$(BIN)/python -m coursekit.execute notebooks/*.ipynb
+execute: $(LAB_STAMP)
+	$(NATIVE) $(BIN)/python -m coursekit.execute $(or $(NB),notebooks/*.ipynb)
 
 # npm ci (when book/node_modules is missing or stale), copy the JavaScript the
 # pages load into book/_local_static/, link notebooks/, then jupyter-book build.
@@ -62,11 +84,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check coursekit tests benchmarks book
 
 # student notebooks (exercises/), public tests (package data), bundles (build/grading/)
-assign: $(STAMP)
+assign: $(LAB_STAMP)
 	$(BIN)/coursekit assign solutions --out exercises
 
 # make grade ASSIGNMENT=01_linear_models SUBMISSIONS=dir OUT=dir [WORKERS=n]
-grade: $(STAMP)
+grade: $(LAB_STAMP)
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" -a -n "$(OUT)" || \
 		{ echo "usage: make grade ASSIGNMENT=name SUBMISSIONS=dir OUT=dir"; exit 2; }
 	@test -f build/grading/$(ASSIGNMENT)/bundle.json || $(MAKE) assign
@@ -74,7 +96,7 @@ grade: $(STAMP)
 		--out $(OUT) $(if $(WORKERS),--workers $(WORKERS))
 
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(FORCED) $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf book/_build build .pytest_cache

@@ -24,9 +24,38 @@ import torch
 import torch.nn.functional as TF
 from threadpoolctl import threadpool_limits
 
+from coursekit.data import load_digits, random_shift
 from coursekit.nn import functional as F
-from coursekit.nn.lenet import LeNet, train_lenet_on_digits
+from coursekit.nn.lenet import LeNet
 from coursekit.nn.optim import Adam
+from coursekit.nn.schedules import CosineAnnealing
+
+
+def train_lenet_on_digits(epochs=15, batch_size=32, lr=3e-3, image_size=16, max_shift=1, seed=0):
+    """Train :class:`LeNet` with Adam and a cosine learning-rate schedule on
+    scikit-learn's digits (via ``coursekit.data``, 25 % held out for testing), with
+    random shifts of up to ``max_shift`` pixels as augmentation (0 turns it off).
+
+    Returns ``(model, test_accuracy, losses)`` where losses lists the mean training
+    loss of every epoch. With the defaults: about 98-99 % test accuracy.
+    """
+    split = load_digits(image_size=image_size, seed=seed)
+    x_train, y_train = split.X_train.astype(np.float64), split.y_train
+    model = LeNet(image_size=image_size, rng=seed)
+    optimizer = Adam(model.params, lr=lr)
+    schedule = CosineAnnealing(lr, total_steps=epochs)
+    rng = np.random.default_rng(seed)
+    epoch_losses = []
+    for epoch in range(epochs):
+        optimizer.lr = schedule(epoch)
+        order = rng.permutation(len(x_train))
+        batch_losses = []
+        for idx in np.array_split(order, max(1, len(order) // batch_size)):
+            x_batch = random_shift(x_train[idx], max_shift, rng) if max_shift else x_train[idx]
+            batch_losses.append(model.train_step(x_batch, y_train[idx], optimizer))
+        epoch_losses.append(float(np.mean(batch_losses)))
+    accuracy = float(np.mean(model.predict(split.X_test.astype(np.float64)) == split.y_test))
+    return model, accuracy, epoch_losses
 
 
 def median_seconds(fn, repeat, warmup=1):

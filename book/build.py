@@ -9,8 +9,9 @@ Steps, each cheap when already done:
 2. Copy the files the pages load from those packages into book/_local_static/
    (``widgets/``, ``mathjax/``), which Sphinx serves as ``_static/``: the site
    never asks a CDN for anything.
-3. Link ../notebooks to book/notebooks (a copy where links are not possible), so
-   the chapters are the repository's notebooks, not a second copy in git.
+3. Link ../notebooks to book/notebooks and ../exercises to book/exercises (a copy
+   where links are not possible), so the chapters and exercise sheets are the
+   repository's notebooks, not a second copy in git.
 4. ``jupyter-book build book`` with the jupyter-book of this Python's
    environment. The pages show the notebooks' stored outputs.
 
@@ -36,6 +37,8 @@ LOCAL_STATIC = BOOK_DIR / "_local_static"
 # The site's own JavaScript (committed), copied next to the npm files.
 WIDGETS_SETUP_JS = BOOK_DIR / "js" / "widgets-setup.js"
 BOOK_NOTEBOOKS = BOOK_DIR / "notebooks"
+EXERCISES_DIR = REPO_DIR / "exercises"
+BOOK_EXERCISES = BOOK_DIR / "exercises"
 
 # MathJax files the site needs: the TeX-to-HTML bundle and what it loads on
 # demand (TeX extensions, CHTML fonts, the menu, accessibility). The SVG and
@@ -118,11 +121,11 @@ def prepare_static(node_modules: Path = NODE_MODULES, static_dir: Path = LOCAL_S
     return static_dir
 
 
-def link_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR, link: Path = BOOK_NOTEBOOKS) -> Path:
+def link_folder(notebooks_dir: Path = NOTEBOOKS_DIR, link: Path = BOOK_NOTEBOOKS) -> Path:
     """Make ``link`` (git-ignored) show ``notebooks_dir``: a symlink, else a copy."""
     notebooks_dir = Path(notebooks_dir).resolve()
     if not notebooks_dir.is_dir():
-        raise SystemExit(f"book/build.py: no notebooks folder at {notebooks_dir}")
+        raise SystemExit(f"book/build.py: no folder of notebooks at {notebooks_dir}")
     if link.is_symlink():
         if link.resolve() == notebooks_dir:
             return link
@@ -173,7 +176,8 @@ def build(path_output: Path | None = None, *, fresh: bool = False, strict: bool 
     with _exclusive(LOCAL_STATIC / ".build.lock"):
         ensure_npm_packages()
         prepare_static()
-        link_notebooks(notebooks_dir)
+        link_folder(notebooks_dir, BOOK_NOTEBOOKS)
+        link_folder(EXERCISES_DIR, BOOK_EXERCISES)
     command = jupyter_book_command() + ["build", str(BOOK_DIR), "--builder", "html"]
     if path_output is not None:
         command += ["--path-output", str(path_output)]

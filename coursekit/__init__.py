@@ -5,10 +5,12 @@ Modules (one job each):
     nn         the from-scratch NumPy reference (never imports torch)
     gradcheck  numerical gradients and relative errors
     train      a short PyTorch training loop with history and callbacks
-    utils      seed_everything and small helpers
+    utils      seed_everything, the execution environment (threads, CPU code paths)
     viz        arrays to draw, and plot_* functions that draw them
     widgets    ipywidgets over viz, each with a static rendering
     grading    exercise authoring, self-check and sandboxed grading
+    assets     results tables and small weights made by the scripts in experiments/
+    workspace  a student's own copies of the notebooks (work/, ignored by git)
 """
 
 __version__ = "0.1.0"

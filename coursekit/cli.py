@@ -1,6 +1,6 @@
 """The ``coursekit`` command: ``assign``, ``check`` and ``grade`` exercises.
 
-    coursekit assign solutions/ --out exercises/ [--bundle build/grading]
+    coursekit assign solutions/ --out exercises/ [--bundle build/grading] [--secret-file FILE]
     coursekit check exercises/01_linear_models.ipynb
     coursekit grade --assignment 01_linear_models --submissions DIR --out OUT
                     [--bundle DIR] [--workers N] [--timeout S] [--memory MB]
@@ -15,11 +15,21 @@ from pathlib import Path
 
 
 def _assign(args) -> int:
+    from coursekit.grading import secret as secrets
     from coursekit.grading.assign import assign
 
-    for summary in assign(Path(args.solutions), Path(args.out), Path(args.bundle)):
+    secret, source = secrets.resolve_secret(args.secret_file)
+    if source == "public default":
+        print(f"coursekit assign: notice: {secrets.PUBLIC_NOTICE}", file=sys.stderr)
+    else:
+        print(f"coursekit assign: instructor secret from the {source} "
+              f"(id {secrets.secret_id(secret)})", file=sys.stderr)
+    extra = {"public_dir": Path(args.public)} if args.public else {}
+    for summary in assign(Path(args.solutions), Path(args.out), Path(args.bundle),
+                          secret=secret, **extra):
         print(f"{summary['assignment']}: {summary['questions']} questions, "
-              f"{summary['points']:g} points, {summary['tests']} tests -> "
+              f"{summary['points']:g} points, {summary['tests']} tests, public tests "
+              f"{summary['public_share']:.1%} of the points -> "
               f"{summary['notebook']} (bundle {summary['bundle']})")
     return 0
 
@@ -58,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                             "exercises)")
     assign.add_argument("--bundle", default=os.path.join("build", "grading"),
                         help="folder for grading bundles (default: build/grading)")
+    assign.add_argument("--public", default=None, metavar="DIR",
+                        help="where the public tests go (default: the package's "
+                             "coursekit/grading/public/)")
+    assign.add_argument("--secret-file", default=None, metavar="FILE",
+                        help="the instructor secret that draws hidden inputs and held-out "
+                             "data (default: $COURSEKIT_SECRET, else a public default fit "
+                             "only for self-study); keep it out of the repository")
     assign.set_defaults(run=_assign)
 
     check = commands.add_parser("check", help="run the public tests on a saved notebook")

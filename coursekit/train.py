@@ -166,22 +166,6 @@ class WeightSnapshots(Callback):
         return False
 
 
-class StopFlag:
-    """A flag a widget's Stop button sets; ``fit`` checks it between batches."""
-
-    def __init__(self):
-        self._set = False
-
-    def set(self) -> None:
-        self._set = True
-
-    def clear(self) -> None:
-        self._set = False
-
-    def is_set(self) -> bool:
-        return self._set
-
-
 def _as_tensor(a, name):
     if isinstance(a, torch.Tensor):
         return a
@@ -239,7 +223,7 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs: int = 10,
       ``{"accuracy": accuracy}``; computed on training (in eval mode after
       the epoch) and validation data.
     - ``scheduler``: a ``torch.optim.lr_scheduler`` stepped once per epoch.
-    - ``stop``: an object with ``is_set()`` (``StopFlag``); checked every batch.
+    - ``stop``: a ``threading.Event`` (anything with ``is_set()``), e.g. a widget's Stop button sets it; checked every batch.
     - ``seed``: seeds the shuffling so runs repeat exactly (None: unseeded).
     A non-finite training loss stops training with ``history.stop_reason``
     saying so (usually the learning rate is too large).

@@ -198,3 +198,24 @@ def honest_submissions(release: Path, folder: Path, count: int) -> dict[str, dic
         write_notebook(target, notebook)
         expected[name] = points
     return expected
+
+
+# ------------------------------------------------------------- small assignments
+def make_assignment(root: Path, name: str, tests_py: str, answer_cells: list[str],
+                    setup: str = "import numpy as np") -> Path:
+    """A throw-away assignment folder ``root/name`` (heading, setup cell, one answer cell
+    per entry of ``answer_cells`` with its body between the solution markers)."""
+    import nbformat
+
+    folder = Path(root) / name
+    folder.mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell(f"# Exercises — {name}"),
+                      nbformat.v4.new_code_cell(f'from coursekit.grading import checker\n\n'
+                                                f'check = checker("{name}")\n{setup}')]
+    for body in answer_cells:
+        notebook.cells.append(nbformat.v4.new_code_cell(
+            f"{BEGIN_SOLUTION}\n{body.rstrip()}\n{END_SOLUTION}"))
+    nbformat.write(notebook, folder / f"{name}.ipynb")
+    (folder / "tests.py").write_text(tests_py)
+    return folder

@@ -35,6 +35,7 @@ except ImportError:
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+EXERCISES = sorted((REPO / "exercises").glob("*.ipynb"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--no-first-run"]
 INSTALL_CHROMIUM = ("the browser tests need it: install it with `apt-get install chromium` "
@@ -233,6 +234,60 @@ def test_launch_buttons_are_links_to_this_notebook(site):
     binder = [link for link in links if link.startswith("https://mybinder.org/")]
     assert colab and colab[0].endswith(f"/notebooks/{NOTEBOOKS[0].name}"), colab
     assert binder and binder[0].endswith(f"notebooks/{NOTEBOOKS[0].name}"), binder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", EXERCISES, ids=chapter_ids(EXERCISES))
+def test_every_exercise_is_a_page_with_how_to_work_on_it(site, exercise):
+    page = site / "exercises" / f"{exercise.stem}.html"
+    assert page.is_file(), f"no page for exercises/{exercise.name}"
+    assert f"exercises/{exercise.stem}.html" in parse_page(site / "intro.html").links
+    text = page.read_text(encoding="utf-8")
+    assert "Working on this exercise" in text and f"work/exercises/{exercise.stem}.ipynb" in text
+    assert "BEGIN SOLUTION" not in text and "NotImplementedError" in text  # questions, no answers
+    links = parse_page(page).links
+    assert any(link.startswith("https://colab.research.google.com/")
+               and link.endswith(f"/exercises/{exercise.name}") for link in links), links
+
+
+@pytest.mark.slow
+def test_chapters_link_to_their_exercise_page_not_the_repository(site):
+    linked = {link for notebook in NOTEBOOKS
+              for link in parse_page(site / "notebooks" / f"{notebook.stem}.html").links}
+    pages = {f"../exercises/{e.stem}.html" for e in EXERCISES}
+    assert pages & linked, "no chapter links to its exercise page"
+    assert not any("/blob/main/exercises/" in link for link in linked)
+
+
+@pytest.mark.slow
+def test_404_page_works_under_the_repository_path(site):
+    page = site / "404.html"
+    assert page.is_file()
+    loads = parse_page(page).loads
+    # GitHub Pages serves a project site under /<repository name>/, from any missing path
+    assert loads and all(url.startswith("/deep-learning-course/") for url in loads
+                         if not urlsplit(url).scheme), loads
+
+
+def test_repository_address_is_one_setting_with_a_notice_while_a_placeholder(caplog):
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(BOOK / "_ext"))
+    try:
+        import course_site
+    finally:
+        sys.path.remove(str(BOOK / "_ext"))
+    config = SimpleNamespace(html_theme_options={
+        "repository_url": course_site.PLACEHOLDER_REPOSITORY}, notfound_urls_prefix="/en/latest/")
+    with caplog.at_level("INFO"):
+        course_site.repository_settings(None, config)
+    assert "still the placeholder" in caplog.text
+    assert config.notfound_urls_prefix == "/deep-learning-course/"
+    config = SimpleNamespace(html_theme_options={"repository_url": "https://github.com/uni/dl"},
+                             notfound_urls_prefix="/en/latest/")
+    caplog.clear()
+    course_site.repository_settings(None, config)
+    assert config.notfound_urls_prefix == "/dl/" and "placeholder" not in caplog.text
 
 
 @pytest.mark.slow
@@ -444,12 +499,13 @@ def test_chapter_page_in_chromium(browser, server, site, notebook):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html"])
+@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html"]
+                         + [f"exercises/{e.stem}.html" for e in EXERCISES])
 def test_other_pages_in_chromium(browser, server, site, name):
     page, record = open_page(browser, urljoin(server, name))
     try:
         check_no_foreign_requests(record, name)
-        if name != "search.html":
+        if name in ("intro.html", "glossary.html"):
             assert check_formulas(page, name) > 0, f"{name} has formulas that did not render"
         check_no_foreign_requests(record, name)
     finally:

@@ -32,9 +32,9 @@ def test_check_passes_a_correct_answer_and_prints_points(capsys):
     check = checker("01_linear_models")
     check("q1", namespace=_solution_namespace())
     text = capsys.readouterr().out
-    assert text.startswith("q1: PASS  0.667/0.667 points from public tests (+2 hidden tests")
+    assert text.startswith("q1: PASS  0.1/0.1 points from public tests (+2 hidden tests")
     report = check.report("q3", namespace=_solution_namespace())
-    assert report.passed and report.points == pytest.approx(1.0)
+    assert report.passed and report.points == pytest.approx(0.15)
 
 
 def test_check_explains_wrong_answers():
@@ -89,7 +89,7 @@ def test_cli_check_exit_codes(tmp_path, capsys):
     solved = tmp_path / "solved.ipynb"
     shutil.copy(SOLUTIONS / "01_linear_models" / "01_linear_models.ipynb", solved)
     assert main(["check", str(solved)]) == 0
-    assert "public tests: 4.42/4.42 points" in capsys.readouterr().out
+    assert "public tests: 0.75/0.75 points" in capsys.readouterr().out
     assert main(["check", str(REPO / "exercises" / "01_linear_models.ipynb")]) == 1
     out = capsys.readouterr().out
     assert "q1: FAIL" in out and "NotImplementedError" in out

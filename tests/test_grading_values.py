@@ -81,7 +81,8 @@ def test_scores_split_points_by_weight_and_accuracy_thresholds():
     labels = np.array([0, 1, 1, 0, 1, 0, 1, 1, 0, 1])
     question = Question("q9", points=4, public=[call("f", 1.0)],
                         hidden=[accuracy("model", np.zeros((10, 2)), labels,
-                                         thresholds={0.8: 0.5, 0.9: 1.0}, weight=3)])
+                                         thresholds={0.8: 0.5, 0.9: 1.0}, weight=3)],
+                        public_share=0.25)
     assert question.test_points(question.public[0]) == pytest.approx(1.0)
     assert question.test_points(question.hidden[0]) == pytest.approx(3.0)
     record = {"key": "hidden/0", "visibility": "hidden", "kind": "accuracy", "label": "acc",

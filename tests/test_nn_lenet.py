@@ -7,7 +7,9 @@ import torch.nn.functional as TF
 from nn_oracle import GRAD_TOL, assert_close
 from threadpoolctl import threadpool_limits
 
-from coursekit.nn.lenet import LeNet, random_shift, train_lenet_on_digits
+from benchmarks.bench_nn import train_lenet_on_digits
+from coursekit.data import random_shift
+from coursekit.nn.lenet import LeNet
 
 
 def _torch_lenet_loss(params, x, y):

@@ -1,9 +1,11 @@
+import threading
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from coursekit.train import EarlyStopping, StopFlag, WeightSnapshots, accuracy, evaluate, fit
+from coursekit.train import EarlyStopping, WeightSnapshots, accuracy, evaluate, fit
 from coursekit.utils import count_parameters, seed_everything, use_single_thread
 
 
@@ -99,7 +101,7 @@ def test_snapshots_stop_flag_and_divergence():
     assert len(h.snapshots) == 4 and h.snapshots[0].shape == (count_parameters(model),)
     assert not np.allclose(h.snapshots[0], h.snapshots[-1])
 
-    flag = StopFlag()
+    flag = threading.Event()
     flag.set()
     h = fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), (X, y),
             epochs=10, stop=flag, progress=False)

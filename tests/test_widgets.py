@@ -20,7 +20,7 @@ from coursekit.widgets import (
     OptimizerRace,
     Playground,
 )
-from coursekit.widgets.base import FigureWidget
+from coursekit.widgets.base import RENDER_SCALE, FigureWidget, png_size
 
 
 @pytest.fixture(autouse=True)
@@ -55,8 +55,24 @@ def test_base_pattern_is_displayable_and_set_redraws_once():
 
 def test_static_figures_show_themselves_as_png_in_a_notebook():
     figure = ActivationExplorer().render_static(activations=("relu", "tanh"))
-    png = figure._repr_png_()  # what IPython calls when the figure ends a cell
+    png, shown = figure._repr_png_()  # what IPython calls when the figure ends a cell
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(panels(figure)) == 2
+    # rendered at twice the size it is shown at, so it stays sharp
+    width, height = png_size(png)
+    assert abs(width - RENDER_SCALE * shown["width"]) <= 1
+    assert abs(height - RENDER_SCALE * shown["height"]) <= 1
+
+
+@pytest.mark.parametrize("make", [lambda: ActivationExplorer("relu"), lambda: GradientFlow(),
+                                  lambda: BackpropStepper()])
+def test_widget_pictures_are_rendered_at_twice_their_css_width(make):
+    w = make()
+    css_width = int(w.image.layout.width.removesuffix("px"))
+    assert css_width == round(w.figure.get_figwidth() * w.dpi)
+    assert w.image.layout.max_width == "100%"  # never wider than the notebook
+    width, height = png_size(w.image.value)
+    assert abs(width - RENDER_SCALE * css_width) <= 1
+    assert abs(height - RENDER_SCALE * w.figure.get_figheight() * w.dpi) <= 1
 
 
 def test_activation_explorer_controls():
@@ -129,6 +145,25 @@ def test_playground_controls_training_and_divergence():
     assert len(panels(w.render_static(epochs=(0, 5)))) == 3
 
 
+def test_playground_shows_epoch_0_circles_round_and_the_bar_follows_the_picture():
+    w = Playground(dataset="circles", n_samples=60, layers=(4,), max_epochs=5, redraw_every=1)
+    for kind in ("loss", "accuracy"):
+        line = w._axes[kind].get_lines()[0]
+        assert len(line.get_xdata()) == 1 and line.get_marker() == "o"  # a visible point
+    assert w._axes["boundary"].get_aspect() == 1.0
+    w.play(3, blocking=True)
+    assert w.progress.description == f"epoch {w.state()['epoch']}" == "epoch 3"
+    assert w._axes["boundary"].get_title().startswith("epoch 3:")
+    assert w._axes["loss"].get_lines()[0].get_marker() == "None"
+
+
+def test_activation_legend_rounds_like_the_slider():
+    w = ActivationExplorer("sigmoid")
+    w.threshold.value = 0.0501187
+    labels = [t.get_text() for t in w.figure.axes[0].get_legend().get_texts()]
+    assert any("< 0.0501" in label and "0.0501187" not in label for label in labels), labels
+
+
 def test_playground_background_play_can_be_stopped():
     w = Playground(dataset="circles", n_samples=60, layers=(4,), max_epochs=100000, redraw_every=50)
     w.play_button.value = True  # what clicking ▶ does: a background thread
@@ -156,18 +191,29 @@ def test_gradient_flow_controls():
     assert change(w, "depth", 4) and len(w.state()["weight_grad_norm"]) == 4
     assert change(w, "width", 8)
     assert change(w, "init", "zeros") and "symmetry" in w.state()["diagnosis"]
+    assert not w.depth.continuous_update and not w.width.continuous_update  # redraw on release
     assert len(panels(w.render_static(inits=("xavier", "he"), activations=("tanh",)))) == 2
+
+
+def test_gradient_flow_names_dead_relus_instead_of_healthy():
+    from coursekit.viz.gradient_flow import diagnose, layer_statistics
+
+    narrow = layer_statistics(20, 8, "relu", "he", seed=0)
+    assert np.nanmax(narrow["dead"]) > 0.5
+    assert diagnose(narrow).startswith("dead ReLUs: ")
+    assert diagnose(layer_statistics(10, 64, "relu", "he", seed=0)).startswith("healthy")
 
 
 def test_backprop_stepper_controls():
     w = BackpropStepper()
     assert w.state()["key"] == "net_h1"
-    assert change(w, "step", 11) and w.state()["key"] == "dE/dw5"
+    assert change(w, "step", 12) and w.state()["key"] == "dE/dw5"
+    assert w.figure.axes[0].get_title().startswith(f"step 12/{w.step.max} ")  # slider = title
     assert w.state()["value"] == pytest.approx(0.082167, abs=1e-6) and "0.082167" in w.formula.value
     w.next_button.click()
     assert w.state()["key"] == "dE/dw6"
     w.previous_button.click()
-    w.step.value = 23
+    w.step.value = 24
     assert w.state()["key"] == "w5_new" and w.state()["value"] == pytest.approx(0.358916, abs=1e-6)
     assert change(w, "lr", 1.0) and w.state()["value"] == pytest.approx(0.4 - 0.082167, abs=1e-6)
     assert len(panels(w.render_static())) == 4

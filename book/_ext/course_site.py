@@ -6,17 +6,41 @@
    no live-code button (thebe needs a remote kernel and a CDN), so those scripts
    are dropped from every page.
 2. Links from a chapter to files of the repository outside the book (e.g.
-   ``../exercises/01_linear_models.ipynb``) become links to that file in the
-   repository (``repository.url`` of _config.yml); the built site does not
-   contain them. A link to a path that does not exist stays a build warning.
+   ``../solutions/README.md``) become links to that file in the repository
+   (``repository.url`` of _config.yml); the built site does not contain them. Links
+   to pages of the book (``../exercises/01_linear_models.ipynb``) stay internal. A link
+   to a path that does not exist stays a build warning.
+3. Every exercise page (``exercises/*``) starts with how to work on it, check it and
+   hand it in: one text for every exercise, present and future.
+4. ``repository.url`` of _config.yml is the one setting for the public repository:
+   launch buttons, repository links and the 404 page's URL prefix derive from it.
+   While it is the placeholder, the build prints a notice (not a warning: the tests
+   build with ``--strict``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+#: The address in _config.yml until the course is published (set the real one there).
+PLACEHOLDER_REPOSITORY = "https://github.com/coursekit/deep-learning-course"
+
+EXERCISE_HOWTO = """\
+**How to work on this exercise.** On your machine, `make lab` opens your own copy,
+`work/exercises/{name}.ipynb` (or use the launch button above). Run the first cell, replace
+each `raise NotImplementedError(...)` with your answer, and run `check("q1")` (or `check()`)
+after each answer: it runs the public tests and shows your points from them. The points
+come mainly from hidden tests the grader runs on what you hand in: the saved
+`{name}.ipynb`, with your answers in the cells where they were. From a terminal:
+`.venv/bin/coursekit check work/exercises/{name}.ipynb`.
+"""
 
 
 def _is_thebe_script(script) -> bool:
@@ -43,6 +67,9 @@ def repository_link(source_file, target: str, book_dir, repository_url: str,
     path, _, anchor = target.partition("#")
     if not repository_url or not path or "://" in path or path.startswith(("/", "mailto:")):
         return None
+    in_book = Path(os.path.normpath(Path(source_file).parent / path))
+    if in_book.exists() and in_book.is_relative_to(Path(book_dir)):
+        return None  # a page of the book (e.g. an exercise): Sphinx links it
     book_dir = Path(book_dir).resolve()
     repository_dir = book_dir.parent
     real_source = Path(source_file).resolve()  # follows the book/notebooks link
@@ -76,10 +103,44 @@ def link_repository_files(app, doctree) -> None:
         node.replace_self(reference)
 
 
+def add_exercise_howto(app, doctree) -> None:
+    docname = app.env.docname
+    if not docname.startswith("exercises/"):
+        return
+    from docutils.core import publish_doctree
+
+    name = docname.split("/", 1)[1]
+    note = nodes.admonition(classes=["tip", "exercise-howto"])
+    note += nodes.title("", "Working on this exercise")
+    body = publish_doctree(EXERCISE_HOWTO.format(name=name).replace("`", "``"),
+                           settings_overrides={"report_level": 5})
+    note.extend(child.deepcopy() for child in body.children)
+    sections = list(doctree.findall(nodes.section))
+    if sections:  # after the notebook's title
+        sections[0].insert(1, note)
+    else:
+        doctree.insert(0, note)
+
+
+def repository_settings(app, config) -> None:
+    """Derive what depends on the repository address; say so while it is the placeholder."""
+    url = (config.html_theme_options or {}).get("repository_url", "")
+    if url.rstrip("/") == PLACEHOLDER_REPOSITORY:
+        LOGGER.info(f"notice: repository.url in book/_config.yml is still the placeholder "
+                    f"{PLACEHOLDER_REPOSITORY}; set the course's public repository there "
+                    f"before publishing (launch buttons and repository links use it)")
+    path = urlparse(url).path.strip("/")
+    if path and "/" in path and not getattr(config, "notfound_urls_prefix_set", False):
+        # a GitHub Pages project site lives under /<repository name>/
+        config.notfound_urls_prefix = f"/{path.split('/')[-1]}/"
+
+
 def setup(app):
     # MathJax on every page, not only on pages with Sphinx math: saved widgets
     # (e.g. the widgets gallery) typeset their $...$ labels with it too.
     app.set_html_assets_policy("always")
     app.connect("html-page-context", drop_thebe_scripts)
     app.connect("doctree-read", link_repository_files)
+    app.connect("doctree-read", add_exercise_howto)
+    app.connect("config-inited", repository_settings)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -11,6 +11,18 @@ For each assignment folder (holding ``<assignment>.ipynb`` and ``tests.py``):
    student needs only the installed package and the notebook), and the grading
    bundle ``<bundle>/<assignment>/bundle.json`` (all tests with expected values,
    points and the release notebook; readable by its owner only).
+
+Hidden inputs come from ``secret_rng`` and so from the instructor secret
+(``--secret-file FILE`` or ``COURSEKIT_SECRET``; a public default otherwise, see
+``coursekit.grading.secret``). Two checks keep the public part honest:
+
+- the public tests must not change with the secret (tests.py is imported a second
+  time with another secret and its public tests compared), so the committed
+  ``exercises/`` and public JSON are the same for every instructor;
+- the public tests may carry at most ``MAX_PUBLIC_SHARE`` (10 %) of the points:
+  their expected values are visible, so a student could hard-code them. ``assign``
+  refuses an assignment above it (a warning would scroll past in ``make assign``),
+  and states the share in the release notebook's heading.
 """
 
 from __future__ import annotations
@@ -20,15 +32,18 @@ import os
 from pathlib import Path
 
 from coursekit.grading import sandbox
+from coursekit.grading import secret as secrets
 from coursekit.grading.check import PUBLIC_DIR
 from coursekit.grading.engine import execute
-from coursekit.grading.notebook import make_release, plain_notebook, write_notebook
+from coursekit.grading.notebook import add_to_heading, make_release, plain_notebook, write_notebook
 from coursekit.grading.scoring import score_test
-from coursekit.grading.spec import Question, load_questions
+from coursekit.grading.spec import MAX_PUBLIC_SHARE, Question, load_questions
 from coursekit.grading.values import encode
 
 DEFAULT_BUNDLE_ROOT = Path("build") / "grading"
 BUNDLE_FILE = "bundle.json"
+#: what the runner gets of each test (inputs and how to run them, never expected values)
+PLAN_KEYS = ("key", "kind", "target", "args", "kwargs", "warnings")
 
 
 def find_assignments(solutions: Path) -> list[Path]:
@@ -64,7 +79,7 @@ def test_records(questions: list[Question]) -> list[dict]:
         for visibility, index, test in question.tests():
             tests.append({
                 "key": f"{visibility}/{index}", "visibility": visibility, "kind": test.kind,
-                "target": test.target, "label": test.label(),
+                "target": test.target, "label": test.label(), "warnings": test.warnings,
                 "args": encode(test.args), "kwargs": encode(test.kwargs),
                 "rtol": test.rtol, "atol": test.atol,
                 "points": round(question.test_points(test), 6),
@@ -80,9 +95,62 @@ def test_records(questions: list[Question]) -> list[dict]:
 def plan_of(records: list[dict], visibility: str | None = None) -> list[dict]:
     """What the runner needs: inputs per test, never expected values."""
     return [{"q": r["id"], "tests": [
-        {k: t[k] for k in ("key", "kind", "target", "args", "kwargs")}
+        {k: t.get(k) for k in PLAN_KEYS}
         for t in r["tests"] if visibility is None or t["visibility"] == visibility]}
         for r in records]
+
+
+def public_share(questions: list[Question]) -> float:
+    """The fraction of the assignment's points its public tests carry."""
+    total = sum(q.points for q in questions)
+    return sum(q.public_points() for q in questions) / total if total > 0 else 0.0
+
+
+def check_public_share(questions: list[Question], name: str) -> float:
+    """The public share, or ``ValueError`` when it exceeds ``MAX_PUBLIC_SHARE``."""
+    share = public_share(questions)
+    if share > MAX_PUBLIC_SHARE + 1e-9:
+        rows = ", ".join(f"{q.id} {q.public_points():.3g}/{q.points:g}" for q in questions
+                         if q.public)
+        raise ValueError(
+            f"assign {name}: public tests carry {share:.1%} of the points (at most "
+            f"{MAX_PUBLIC_SHARE:.0%} allowed: their expected values are visible, so "
+            f"hard-coding them would earn that much). Public points per question: {rows}. "
+            "Give each question hidden tests (its public tests then carry its "
+            "public_share, 5 % by default) or lower Question(..., public_share=...)")
+    return share
+
+
+def _public_fingerprint(questions: list[Question]) -> dict:
+    return {q.id: json.dumps(encode([[t.kind, t.target, t.args, t.kwargs,
+                                      t.expected if t.has_expected else None]
+                                     for t in q.public]), sort_keys=True)
+            for q in questions}
+
+
+def check_public_independent(tests_file: Path, name: str, questions: list[Question],
+                             secret: str) -> None:
+    """``ValueError`` when a public test's inputs change with the instructor secret."""
+    probe = load_questions(tests_file, secret=secret + "\0another secret", assignment=name)
+    ours, theirs = _public_fingerprint(questions), _public_fingerprint(probe)
+    changed = sorted(qid for qid in ours if ours[qid] != theirs.get(qid))
+    if changed:
+        raise ValueError(
+            f"assign {name}: the public tests of {', '.join(changed)} change with the "
+            "instructor secret: draw public inputs from a fixed generator "
+            "(np.random.default_rng(2024)) and use secret_rng(...) for hidden tests only "
+            "(public tests ship with the package, and exercises/ must not depend on the "
+            "secret)")
+
+
+def heading_note(questions: list[Question], share: float) -> str:
+    """The paragraph ``assign`` adds to the release notebook's heading."""
+    total = sum(q.points for q in questions)
+    public = sum(q.public_points() for q in questions)
+    return (f"**Points.** The public tests that `check(...)` runs carry {share * 100:.3g} % "
+            f"of the {total:g} points ({public:.3g} points); the rest come from hidden tests "
+            "that the grader runs on new inputs and held-out data you do not see. Passing "
+            "`check` tells you that you are on the right track, not that you have the points.")
 
 
 def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
@@ -94,15 +162,26 @@ def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PUBLIC_DIR,
-               timeout: float = 300.0) -> dict:
-    """Assign one folder; returns a summary (name, questions, points, paths)."""
+               timeout: float = 300.0, secret: str | None = None) -> dict:
+    """Assign one folder; returns a summary (name, questions, points, public share, paths).
+
+    ``secret``: the instructor secret (default: ``secret.resolve_secret()``, i.e.
+    ``COURSEKIT_SECRET`` or the public default).
+    """
     folder = Path(folder)
     name = folder.name
     import nbformat  # slow to import; only assign needs it
 
+    if secret is None:
+        secret, source_of_secret = secrets.resolve_secret()
+    else:
+        source_of_secret = "given"
     source = nbformat.read(solution_notebook(folder), as_version=4)
-    questions = load_questions(folder / "tests.py")
+    questions = load_questions(folder / "tests.py", secret=secret, assignment=name)
+    share = check_public_share(questions, name)
+    check_public_independent(folder / "tests.py", name, questions, secret)
     release = make_release(source, name)
+    add_to_heading(release, heading_note(questions, share))
     records = test_records(questions)
 
     # expected values: what the reference solution returns on each test's inputs
@@ -139,17 +218,22 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
     bundle_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(bundle_dir, 0o700)  # only the grader's user reads expected values
     bundle = {"assignment": name, "questions": records,
-              "release": plain_notebook(release)}
+              "release": plain_notebook(release),
+              # which secret drew the hidden inputs (a fingerprint, not the secret)
+              "secret_id": secrets.secret_id(secret),
+              "public_default_secret": secret == secrets.PUBLIC_DEFAULT}
     _atomic_write(bundle_dir / BUNDLE_FILE, json.dumps(bundle, sort_keys=True), mode=0o600)
     return {"assignment": name, "questions": len(records),
             "points": sum(r["points"] for r in records),
-            "tests": sum(len(r["tests"]) for r in records),
+            "tests": sum(len(r["tests"]) for r in records), "public_share": share,
+            "secret": source_of_secret, "secret_id": secrets.secret_id(secret),
             "notebook": str(out / f"{name}.ipynb"), "bundle": str(bundle_dir)}
 
 
 def assign(solutions: Path, out: Path, bundle_root: Path = DEFAULT_BUNDLE_ROOT,
-           public_dir: Path = PUBLIC_DIR) -> list[dict]:
-    """Assign every assignment folder under ``solutions``.
+           public_dir: Path = PUBLIC_DIR, secret: str | None = None) -> list[dict]:
+    """Assign every assignment folder under ``solutions`` (with ``secret``, see
+    ``assign_one``).
 
     A broken assignment does not stop the others; all problems are raised together
     at the end (``ValueError``).
@@ -157,7 +241,8 @@ def assign(solutions: Path, out: Path, bundle_root: Path = DEFAULT_BUNDLE_ROOT,
     summaries, problems = [], []
     for folder in find_assignments(Path(solutions)):
         try:
-            summaries.append(assign_one(folder, Path(out), Path(bundle_root), Path(public_dir)))
+            summaries.append(assign_one(folder, Path(out), Path(bundle_root), Path(public_dir),
+                                        secret=secret))
         except (ValueError, TypeError) as error:
             problems.append(str(error))
     if problems:

@@ -80,7 +80,7 @@ class CheckReport:
 def run_public(assignment: str, namespace: dict, question: str | None = None,
                public_dir: Path = PUBLIC_DIR) -> CheckReport:
     """Run the public tests against the names in ``namespace`` (in this process)."""
-    from coursekit.grading.runner import evaluate
+    from coursekit.grading.runner import run_test
 
     public = load_public(assignment, public_dir)
     ids = [q["id"] for q in public["questions"]]
@@ -93,7 +93,7 @@ def run_public(assignment: str, namespace: dict, question: str | None = None,
         scores = []
         for test in record["tests"]:
             try:
-                outcome = {"value": evaluate(test, namespace)}
+                outcome = run_test(test, namespace)
             except NotImplementedError:
                 outcome = {"error": "not answered yet (NotImplementedError): write your "
                                     "answer in the cell"}
@@ -155,6 +155,7 @@ def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, lis
     Returns the report and the notebook's cell errors (``cell N: message``).
     """
     from coursekit.grading import sandbox
+    from coursekit.grading.assign import PLAN_KEYS
     from coursekit.grading.engine import execute
     from coursekit.grading.notebook import SETUP_PATTERN, SubmissionError, read_submission
 
@@ -170,8 +171,7 @@ def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, lis
         raise SubmissionError(f"{path} has no setup cell `check = checker(\"NAME\")`; "
                               "it is the first cell of every exercise notebook")
     public = load_public(assignment)
-    plan = [{"q": q["id"], "tests": [{k: t[k] for k in ("key", "kind", "target", "args",
-                                                          "kwargs")} for t in q["tests"]]}
+    plan = [{"q": q["id"], "tests": [{k: t.get(k) for k in PLAN_KEYS} for t in q["tests"]]}
             for q in public["questions"]]
     notebook = {"cells": [{"cell_type": c["cell_type"], "source": c["source"]} for c in cells]}
     run = execute(notebook, plan, sandbox.Limits(timeout=timeout), sandboxed=False)

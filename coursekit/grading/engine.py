@@ -143,6 +143,10 @@ def _collect(run, result: Execution, known_keys: set, pending: set) -> set:
                     result.outcomes[key] = {"value": decode(message["value"])}
                 except (ValueError, TypeError) as error:
                     result.outcomes[key] = {"error": f"unreadable result: {error}"}
+                    continue
+                if type(message.get("warning")) is str:  # a test with warnings="error"
+                    result.outcomes[key]["warning"] = message["warning"][:300]
+                    result.outcomes[key]["wtype"] = str(message.get("wtype"))[:100]
             else:
                 result.outcomes[key] = {"error": str(message.get("error"))[:500],
                                         "etype": str(message.get("etype"))[:100]}

@@ -115,6 +115,18 @@ def make_release(source_nb, assignment: str):
     return release
 
 
+def add_to_heading(release, text: str) -> None:
+    """Append a paragraph to the release's first markdown cell (the exercise heading)."""
+    for cell in release.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.rstrip() + "\n\n" + text
+            meta = cell.metadata["coursekit"]
+            if meta.get("kind") == "readonly":
+                meta["checksum"] = checksum(cell.source)
+            return
+    raise ValueError("the solution notebook needs a markdown heading cell (# Exercises ...)")
+
+
 def plain_notebook(nb) -> dict:
     """A notebook as plain JSON data with every cell's source as one string."""
     data = json.loads(json.dumps(nb))

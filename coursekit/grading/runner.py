@@ -14,6 +14,8 @@ Everything it sends is one JSON object per line on file descriptor FD::
                                                  (the plan) to stdin and closes it
     {"e": "question", "q": "q1"}
     {"e": "result", "q": "q1", "t": "hidden/0", "value": <encoded>}  or  "error", "etype"
+                                                 (+ "warning", "wtype" when a test run with
+                                                 warnings="error" warned)
     {"e": "question_done", "q": "q1", "status": "..."}
     {"e": "done"}
 
@@ -28,6 +30,7 @@ import json
 import math
 import os
 import sys
+import warnings as warnings_module
 
 import numpy as np
 
@@ -38,7 +41,7 @@ SKIPPED_CELL = ('raise RuntimeError("this cell was skipped by the grader: it cra
                 'the grading process")')
 # modules whose attributes are restored before every cell and before the tests, so a
 # cell that monkeypatches them (np.allclose = lambda *a: True) cannot break later cells
-GUARDED_MODULES = (builtins, math, np, np.linalg, np.random)
+GUARDED_MODULES = (builtins, math, np, np.linalg, np.random, warnings_module)
 
 
 class Channel:
@@ -75,16 +78,69 @@ def resolve(namespace: dict, target: str):
     return obj
 
 
+def exception_names(cls) -> list[str]:
+    """The names of an exception class and its bases, as ``spec.raises`` writes them."""
+    names = []
+    for base in cls.__mro__:
+        module = getattr(base, "__module__", "?")
+        qualname = getattr(base, "__qualname__", "?")
+        names.append(qualname if module == "builtins" else f"{module}.{qualname}")
+    return [str(name)[:200] for name in names[:20]]
+
+
+def _first_warning(caught) -> tuple[str, str]:
+    """``(category name, "Category: message")`` of the first recorded warning."""
+    first = caught[0]
+    category = getattr(first.category, "__name__", "Warning")
+    try:
+        text = f"{category}: {first.message}"
+    except BaseException:  # noqa: BLE001 - a student's warning object may fail to print
+        text = category
+    return str(category)[:100], text if len(text) <= 300 else text[:297] + "..."
+
+
+def run_test(test: dict, namespace: dict) -> dict:
+    """Run one test's student side; returns ``{"value": plain}`` and, for a test with
+    ``warnings="error"`` that warned, ``"warning"`` and ``"wtype"`` (raises on student
+    errors). A ``raises`` test's value says what was raised: ``{"raised": [names of the
+    class and its bases], "message": text}`` or ``{"returned": description}``."""
+    mode = test.get("warnings")
+    if mode != "error":
+        return {"value": evaluate(test, namespace)}
+    with warnings_module.catch_warnings(record=True) as caught, \
+            np.errstate(over="warn", divide="warn", invalid="warn"):
+        warnings_module.simplefilter("always")
+        value = evaluate(test, namespace)
+    outcome = {"value": value}
+    if caught:
+        outcome["wtype"], outcome["warning"] = _first_warning(caught)
+    return outcome
+
+
 def evaluate(test: dict, namespace: dict):
     """Run one test's student side; returns a plain value (raises on student errors)."""
     target = resolve(namespace, test["target"])
     args, kwargs = decode(test["args"]), decode(test["kwargs"])
     kind = test["kind"]
+    if kind in ("call", "raises") and not callable(target):
+        raise TypeError(f"{test['target']} should be a function, got {type(target).__name__}")
     if kind == "call":
-        if not callable(target):
-            raise TypeError(f"{test['target']} should be a function, got "
-                            f"{type(target).__name__}")
         result = target(*args, **kwargs)
+    elif kind == "raises":
+        from coursekit.grading.values import describe
+
+        try:
+            result = target(*args, **kwargs)
+        except NotImplementedError:
+            raise  # unanswered: reported like any other test's
+        except Exception as error:  # noqa: BLE001 - what it raised is the result
+            return {"raised": exception_names(type(error)),
+                    "message": _describe_error(error)}
+        try:
+            shown = describe(to_plain(result))
+        except TypeError:
+            shown = type(result).__name__
+        return {"returned": str(shown)[:200]}
     elif kind == "value":
         result = target
     elif kind == "accuracy":
@@ -225,8 +281,8 @@ def _fresh_output(workdir: str, old=None):
 def _run_tests(question: dict, namespace: dict, channel: Channel) -> None:
     for test in question["tests"]:
         try:
-            value = encode(evaluate(test, namespace))
-            message = {"value": value}
+            outcome = run_test(test, namespace)
+            message = {**outcome, "value": encode(outcome["value"])}
         except BaseException as exc:  # noqa: BLE001
             message = {"error": _describe_error(exc), "etype": type(exc).__name__}
         line = json.dumps(message, allow_nan=False)

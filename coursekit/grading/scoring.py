@@ -3,13 +3,18 @@
 A test record (as stored in the grading bundle and, for public tests, in the
 package data ``check`` uses) is a dict::
 
-    {"key": "hidden/0", "visibility": "hidden", "kind": "call" | "value" | "accuracy",
+    {"key": "hidden/0", "visibility": "hidden",
+     "kind": "call" | "value" | "accuracy" | "raises",
      "target": "fit_least_squares", "label": "fit_least_squares(...)",
+     "warnings": None | "error",
      "args": <encoded>, "kwargs": <encoded>, "rtol": 1e-5, "atol": 1e-8,
      "points": 1.0, "thresholds": [[0.8, 0.5], [0.85, 1.0]] | null,
      "expected": <encoded>}
 
-An outcome is ``{"value": <plain value>}``, ``{"error": "message"}`` or ``None``.
+An outcome is ``{"value": <plain value>}`` (plus ``"warning"``, ``"wtype"`` when a
+test with ``warnings="error"`` warned), ``{"error": "message", "etype": ...}`` or
+``None``. For ``raises`` tests the expected value is the list of accepted exception
+names and the value says what the call did (see ``runner.run_test``).
 """
 
 from __future__ import annotations
@@ -79,6 +84,31 @@ def hidden_error_message(etype: str) -> str:
             "on inputs of your own)")
 
 
+def _known_name(name: str, base: type) -> str | None:
+    """``name`` if it names a builtin subclass of ``base`` (safe to show), else None."""
+    known = getattr(builtins, str(name), None)
+    return name if isinstance(known, type) and issubclass(known, base) else None
+
+
+def _raises_verdict(expected: list, got, reveal: bool) -> tuple[bool, str]:
+    wanted = " or ".join(str(name).rsplit(".", 1)[-1] for name in expected)
+    if type(got) is not dict or not ("raised" in got or "returned" in got):
+        return False, f"expected the call to raise {wanted}; got an unreadable result"
+    if "returned" in got:
+        shown = f" ({got['returned']})" if reveal and type(got["returned"]) is str else ""
+        return False, f"expected the call to raise {wanted}, but it returned normally{shown}"
+    raised = got["raised"] if type(got["raised"]) is list else []
+    if any(name in raised for name in expected):
+        return True, f"ok (raised {wanted})"
+    first = str(raised[0]) if raised else "an exception"
+    if reveal:
+        message = got.get("message") if type(got.get("message")) is str else first
+        return False, f"expected {wanted}, but it raised {message}"
+    shown = _known_name(first, BaseException) or "another exception type"
+    return False, (f"expected {wanted}, but it raised {shown} (messages of hidden tests are "
+                   "not shown)")
+
+
 def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> TestScore:
     """Score one outcome; ``reveal`` defaults to True for public tests only."""
     if reveal is None:
@@ -96,7 +126,17 @@ def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> 
         return TestScore(points=0.0, status="error", message=message, **base)
     got = outcome["value"]
     expected = decode(test["expected"])
-    if test["kind"] == "accuracy":
+    if test.get("warnings") == "error" and "warning" in outcome:
+        if reveal:
+            message = f"raised {outcome['warning']} (a warning counts as a failure here)"
+        else:
+            shown = _known_name(str(outcome.get("wtype")), Warning) or "a warning"
+            message = f"raised {shown} (a warning counts as a failure in this test)"
+        return TestScore(points=0.0, status="failed", message=message, **base)
+    if test["kind"] == "raises":
+        ok, message = _raises_verdict(expected, got, reveal)
+        credit = 1.0 if ok else 0.0
+    elif test["kind"] == "accuracy":
         credit, message = _accuracy_credit(test, expected, got)
     else:
         verdict = compare(expected, got, test["rtol"], test["atol"], reveal=reveal)

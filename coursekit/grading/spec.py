@@ -8,10 +8,13 @@
                  hidden=[call("fit_least_squares", X_big, y_big, rtol=1e-6)]),
     ]
 
-Three kinds of test, each naming something the student's notebook defines:
+Four kinds of test, each naming something the student's notebook defines:
 
-- ``call(name, *args, kwargs=None, ...)``: call the student's function on these
-  inputs; compare with what the reference solution returns on the same inputs.
+- ``call(name, *args, kwargs=None, ..., warnings=None)``: call the student's function
+  on these inputs; compare with what the reference solution returns on the same
+  inputs. ``warnings="error"``: a warning raised during the call fails the test.
+- ``raises(name, *args, kwargs=None, exception=ValueError)``: the call must raise
+  ``exception`` (or a subclass); returning, or raising another type, fails.
 - ``value(name, ...)``: read the student's variable; compare with the reference's.
 - ``accuracy(name, X, y, thresholds=...)``: ``name`` is a trained model (an object
   with ``.predict``, or a function); its predictions on ``X`` are scored against
@@ -19,8 +22,16 @@ Three kinds of test, each naming something the student's notebook defines:
   accuracy is reached.
 
 Expected values are computed at ``coursekit assign`` time by running the
-reference solution (or given explicitly with ``expected=``). A question's points
-are shared by all its tests (public and hidden) in proportion to ``weight``.
+reference solution (or given explicitly with ``expected=``).
+
+Points: when a question has public and hidden tests, its public tests together
+carry ``public_share`` of its points (default ``DEFAULT_PUBLIC_SHARE``, 5 %) and its
+hidden tests the rest, each group split in proportion to ``weight``; a question with
+one group only splits all its points by ``weight``. ``coursekit assign`` refuses an
+assignment whose public tests carry more than ``MAX_PUBLIC_SHARE`` (10 %) of its
+points: their expected values are visible, so they can be hard-coded.
+
+Hidden inputs come from ``secret_rng`` (``coursekit.grading.secret``).
 """
 
 from __future__ import annotations
@@ -37,13 +48,16 @@ from coursekit.grading.values import to_plain
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _NOT_GIVEN = object()
+DEFAULT_PUBLIC_SHARE = 0.05
+MAX_PUBLIC_SHARE = 0.10
+WARNING_MODES = (None, "error")
 
 
 @dataclass
 class Test:
     """One test: what to evaluate in the student's namespace and how to score it."""
 
-    kind: str  # "call" | "value" | "accuracy"
+    kind: str  # "call" | "value" | "accuracy" | "raises"
     target: str  # a name in the notebook's namespace (dotted attributes allowed)
     args: list = field(default_factory=list)
     kwargs: dict = field(default_factory=dict)
@@ -53,6 +67,7 @@ class Test:
     thresholds: dict | None = None  # accuracy -> fraction of the weight
     expected: object = _NOT_GIVEN
     note: str = ""  # shown to students in messages (e.g. "a 1-D input")
+    warnings: str | None = None  # "error": a warning during the call fails the test
 
     @property
     def has_expected(self) -> bool:
@@ -60,8 +75,12 @@ class Test:
 
     def label(self) -> str:
         """How the test is named in messages (no inputs, safe for hidden tests)."""
-        what = {"call": f"{self.target}(...)", "value": self.target,
-                "accuracy": f"accuracy of {self.target}"}[self.kind]
+        if self.kind == "raises":
+            names = " or ".join(name.rsplit(".", 1)[-1] for name in self.expected)
+            what = f"{self.target}(...) raises {names}"
+        else:
+            what = {"call": f"{self.target}(...)", "value": self.target,
+                    "accuracy": f"accuracy of {self.target}"}[self.kind]
         return f"{what} {self.note}".strip()
 
 
@@ -95,14 +114,54 @@ def _plain_inputs(args, kwargs):
                          f"of them: {error}") from None
 
 
+def _check_warnings(warnings) -> str | None:
+    if warnings not in WARNING_MODES:
+        raise ValueError(f"warnings must be None (warnings are ignored) or \"error\" (a "
+                         f"warning fails the test), got {warnings!r}")
+    return warnings
+
+
 def call(target: str, *args, kwargs: dict | None = None, rtol: float = 1e-5,
-         atol: float = 1e-8, weight: float = 1.0, expected=_NOT_GIVEN, note: str = "") -> Test:
-    """Test ``target(*args, **kwargs)`` against the reference's result on the same inputs."""
+         atol: float = 1e-8, weight: float = 1.0, expected=_NOT_GIVEN, note: str = "",
+         warnings: str | None = None) -> Test:
+    """Test ``target(*args, **kwargs)`` against the reference's result on the same inputs.
+
+    ``warnings="error"``: any warning raised while the call runs (e.g. NumPy's
+    ``RuntimeWarning: overflow encountered in exp``) fails the test, and the
+    feedback names it; NumPy's floating-point error state is reset to "warn" for
+    the call, so an ``np.seterr(all="ignore")`` elsewhere does not hide it.
+    """
     plain_args, plain_kwargs = _plain_inputs(args, kwargs or {})
     return Test("call", _check_target(target), plain_args, plain_kwargs,
                 _check_tolerance("rtol", rtol), _check_tolerance("atol", atol),
                 _check_weight(weight), None,
-                expected if expected is _NOT_GIVEN else to_plain(expected), note)
+                expected if expected is _NOT_GIVEN else to_plain(expected), note,
+                _check_warnings(warnings))
+
+
+def _exception_name(exception) -> str:
+    if not (isinstance(exception, type) and issubclass(exception, Exception)):
+        raise ValueError(f"exception must be an exception class such as ValueError or "
+                         f"TypeError (or a tuple of them), got {exception!r:.60}")
+    module = exception.__module__
+    return exception.__qualname__ if module == "builtins" else f"{module}.{exception.__qualname__}"
+
+
+def raises(target: str, *args, kwargs: dict | None = None, exception=ValueError,
+           weight: float = 1.0, note: str = "") -> Test:
+    """Test that ``target(*args, **kwargs)`` raises ``exception`` (or a subclass of it).
+
+    ``exception`` is an exception class or a tuple of them (any one passes). Returning
+    normally, or raising another type, fails with a message that says which; for
+    public tests the student's exception message is shown too.
+    """
+    classes = exception if isinstance(exception, tuple) else (exception,)
+    if not classes:
+        raise ValueError("exception must name at least one exception class")
+    names = [_exception_name(cls) for cls in classes]
+    plain_args, plain_kwargs = _plain_inputs(args, kwargs or {})
+    return Test("raises", _check_target(target), plain_args, plain_kwargs, 0.0, 0.0,
+                _check_weight(weight), None, names, note)
 
 
 def value(target: str, rtol: float = 1e-5, atol: float = 1e-8, weight: float = 1.0,
@@ -113,11 +172,14 @@ def value(target: str, rtol: float = 1e-5, atol: float = 1e-8, weight: float = 1
                 expected if expected is _NOT_GIVEN else to_plain(expected), note)
 
 
-def accuracy(target: str, X, y, thresholds: dict, weight: float = 1.0, note: str = "") -> Test:
+def accuracy(target: str, X, y, thresholds: dict, weight: float = 1.0, note: str = "",
+             warnings: str | None = None) -> Test:
     """Score ``target.predict(X)`` (or ``target(X)``) against labels ``y``.
 
     ``thresholds`` maps a minimum accuracy to the fraction of this test's weight it
     earns, e.g. ``{0.80: 0.5, 0.85: 1.0}``: 84 % earns half, 85 % or more all of it.
+    ``warnings="error"`` as for ``call``. For hidden tests, draw ``X, y`` from
+    ``secret_rng`` (held-out data no student can reach).
     """
     if not isinstance(thresholds, dict) or not thresholds:
         raise ValueError(f"thresholds must be a non-empty dict {{min_accuracy: fraction}}, "
@@ -136,18 +198,24 @@ def accuracy(target: str, X, y, thresholds: dict, weight: float = 1.0, note: str
     if type(plain_args[0]) is not np.ndarray or len(plain_args[0]) != len(labels):
         raise ValueError("X must be an array with one row per label in y")
     return Test("accuracy", _check_target(target), plain_args, {}, 0.0, 0.0,
-                _check_weight(weight), dict(sorted(clean.items())), labels, note)
+                _check_weight(weight), dict(sorted(clean.items())), labels, note,
+                _check_warnings(warnings))
 
 
 @dataclass
 class Question:
-    """A graded question: an id (e.g. "q1"), its points, public and hidden tests."""
+    """A graded question: an id (e.g. "q1"), its points, public and hidden tests.
+
+    ``public_share``: the fraction of the points its public tests carry together
+    when it has hidden tests too (see the module docstring).
+    """
 
     id: str
     points: float
     title: str = ""
     public: list = field(default_factory=list)
     hidden: list = field(default_factory=list)
+    public_share: float = DEFAULT_PUBLIC_SHARE
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not ID_PATTERN.match(self.id):
@@ -161,10 +229,15 @@ class Question:
             for test in tests:
                 if not isinstance(test, Test):
                     raise TypeError(f"Question {self.id}: {kind} must hold tests made with "
-                                    f"call(), value() or accuracy(), got {test!r:.60}")
+                                    f"call(), value(), accuracy() or raises(), "
+                                    f"got {test!r:.60}")
             setattr(self, kind, tests)
         if not self.public and not self.hidden:
             raise ValueError(f"Question {self.id} has no tests; give public= or hidden=")
+        self.public_share = float(self.public_share)
+        if not 0 < self.public_share < 1:
+            raise ValueError(f"Question {self.id}: public_share must be a fraction between 0 "
+                             f"and 1 (e.g. 0.05), got {self.public_share}")
 
     def tests(self):
         """``(visibility, index, test)`` for every test, public first."""
@@ -172,12 +245,27 @@ class Question:
             ("hidden", i, t) for i, t in enumerate(self.hidden)]
 
     def test_points(self, test: Test) -> float:
+        """The points ``test`` carries (``public_share`` for the public group, see above)."""
+        if self.public and self.hidden:
+            group = self.public if any(t is test for t in self.public) else self.hidden
+            share = self.public_share if group is self.public else 1 - self.public_share
+            return self.points * share * test.weight / sum(t.weight for t in group)
         total = sum(t.weight for _, _, t in self.tests())
         return self.points * test.weight / total
 
+    def public_points(self) -> float:
+        return sum(self.test_points(t) for t in self.public)
 
-def load_questions(tests_file: Path) -> list[Question]:
-    """Import an instructor's ``tests.py`` and return its ``QUESTIONS`` (validated)."""
+
+def load_questions(tests_file: Path, secret: str | None = None,
+                   assignment: str | None = None) -> list[Question]:
+    """Import an instructor's ``tests.py`` and return its ``QUESTIONS`` (validated).
+
+    While it runs, ``secret_rng`` uses ``secret`` and ``assignment`` (by default the
+    secret ``resolve_secret()`` finds and the folder's name).
+    """
+    from coursekit.grading import secret as secrets
+
     tests_file = Path(tests_file)
     if not tests_file.is_file():
         raise ValueError(f"tests file {tests_file} not found: put a tests.py declaring "
@@ -185,7 +273,9 @@ def load_questions(tests_file: Path) -> list[Question]:
     spec = importlib.util.spec_from_file_location(f"_coursekit_tests_{abs(hash(tests_file))}",
                                                   tests_file)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with secrets.using(secret if secret is not None else secrets.resolve_secret()[0],
+                       assignment if assignment is not None else tests_file.parent.name):
+        spec.loader.exec_module(module)
     questions = getattr(module, "QUESTIONS", None)
     if not isinstance(questions, (list, tuple)) or not questions:
         raise ValueError(f"{tests_file} must define QUESTIONS = [Question(...), ...]")

@@ -5,7 +5,7 @@ Every operation creates a new :class:`Tensor` that remembers its inputs and a
 output, add each input's share to ``input.grad``. ``backward()`` visits the graph
 in reverse topological order so every node's gradient is complete before it is
 passed on. Broadcasting is supported: a gradient is summed over the axes an input
-was broadcast along. :func:`draw_graph` draws the graph with values and gradients.
+was broadcast along. :func:`coursekit.viz.graph.draw_graph` draws the graph with values and gradients.
 
 Example::
 
@@ -33,7 +33,7 @@ class Tensor:
     """An array (float64) with a gradient and a record of how it was computed.
 
     data: the value (``np.ndarray``); grad: d(output)/d(this), same shape, filled by
-    :meth:`backward`. label: a name shown by :func:`draw_graph`.
+    :meth:`backward`. label: a name shown by :func:`coursekit.viz.graph.draw_graph`.
     """
 
     def __init__(self, data, _children=(), _op="", label=""):
@@ -302,7 +302,4 @@ class MLP(Module):
         return x
 
 
-# Drawing lives in its own module; re-exported so `from autograd import draw_graph` works.
-from .graph_drawing import draw_graph, graph_layout  # noqa: E402
-
-__all__ = ["Linear", "MLP", "Module", "Tensor", "draw_graph", "graph_layout"]
+__all__ = ["Linear", "MLP", "Module", "Tensor"]

@@ -145,7 +145,7 @@ def plot_activation(ax, name: str, x, alpha: float = 0.1, threshold: float = 0.0
         ax.axvspan(a, b, color="0.6", alpha=0.25, lw=0, label="dead: f'(x) = 0" if a == regions["dead"][0][0] else None)
     for k, (a, b) in enumerate(regions["saturated"]):
         ax.axvspan(a, b, color="tab:orange", alpha=0.15, lw=0,
-                   label=f"saturated: |f'(x)| < {threshold:g}" if k == 0 else None)
+                   label=f"saturated: |f'(x)| < {threshold:.3g}" if k == 0 else None)
     ax.plot(x, y, color="tab:blue", lw=2, label="f(x)")
     if show_derivative:
         ax.plot(x, dy, color="tab:red", lw=1.5, ls="--", label="f'(x)")

@@ -7,14 +7,15 @@ forward/backward pairs). Per layer we record the activations, the gradient
 with respect to the layer's input and the gradient of its weight matrix.
 
 Compute: ``INITS``, ``ACTIVATIONS``, ``init_weight``, ``layer_statistics``,
-``dead_fraction``. Draw: ``plot_norms``, ``plot_distributions``, ``plot_dead``.
+``dead_fraction``, ``diagnose``. Draw: ``plot_norms``, ``plot_distributions``, ``plot_dead``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INITS", "ACTIVATIONS", "init_weight", "layer_statistics", "dead_fraction", "plot_norms",
+__all__ = ["INITS", "ACTIVATIONS", "init_weight", "layer_statistics", "dead_fraction", "diagnose",
+           "plot_norms",
            "plot_distributions", "plot_dead"]
 
 INITS = ("zeros", "small normal", "large normal", "xavier", "he", "orthogonal")
@@ -114,6 +115,33 @@ def dead_fraction(pre_activations) -> float:
     if pre_activations.ndim != 2:
         raise ValueError(f"pre_activations must be (n_samples, width), got {pre_activations.shape}")
     return float(np.mean(np.all(pre_activations <= 0, axis=0)))
+
+
+#: A ReLU layer with at least this fraction of dead units is reported, whatever the gradients do.
+DEAD_ALARM = 0.25
+
+
+def diagnose(stats: dict) -> str:
+    """Name the regime of ``layer_statistics`` output in words: symmetry (all-zero weights),
+    exploding, vanishing (from the first-to-last layer weight-gradient ratio), many dead
+    ReLUs, or healthy."""
+    g = stats["weight_grad_norm"]
+    if not np.all(np.isfinite(g)) or not np.all(np.isfinite(stats["activation_std"])):
+        return "exploding: values overflow to inf/NaN"
+    if g.max() == 0:
+        return "no gradient at all: with all-zero weights every unit computes the same thing (symmetry)"
+    ratio = g[0] / max(g[-1], 1e-300)
+    if ratio < 1e-2:
+        return f"vanishing gradients: layer 1 gets {ratio:.1e} × the gradient of the last layer"
+    if ratio > 1e2 or stats["activation_std"][-1] > 1e3:
+        return f"exploding: layer 1 gets {ratio:.1e} × the gradient of the last layer"
+    dead = np.nan_to_num(np.asarray(stats["dead"], dtype=float), nan=0.0)
+    if dead.size and dead.max() >= DEAD_ALARM:
+        worst = int(dead.argmax())
+        return (f"dead ReLUs: {dead[worst]:.0%} of the units of layer {worst + 1} output 0 for "
+                f"every input (gradient ratio {ratio:.2g}): no gradient passes them; wider "
+                f"layers or leaky ReLU keep more units alive")
+    return f"healthy: layer 1 / last layer gradient ratio {ratio:.2g}"
 
 
 def plot_norms(ax, stats: dict, title="gradient and activation scale per layer"):

@@ -323,7 +323,7 @@ class PlaygroundModel:
         return True
 
     def train(self, epochs: int, stop=None, callback=None) -> int:
-        """Up to ``epochs`` epochs; ``stop.is_set()`` (a ``coursekit.train.StopFlag``) ends early;
+        """Up to ``epochs`` epochs; ``stop.is_set()`` (a ``threading.Event``) ends early;
         ``callback(model)`` runs after each epoch. Returns the number of epochs run."""
         done = 0
         for _ in range(int(epochs)):
@@ -384,8 +384,9 @@ def neuron_grid(model: PlaygroundModel, resolution: int = 40, margin: float = 0.
 def plot_curves(ax, history: dict, kind: str = "loss"):
     """Train and test loss (log scale) or accuracy against epoch."""
     epochs = history["epoch"]
-    ax.plot(epochs, history[f"train_{kind}"], label="train", lw=1.5)
-    ax.plot(epochs, history[f"test_{kind}"], label="test", lw=1.5, ls="--")
+    marker = "o" if len(epochs) == 1 else None  # a single epoch (0) is a point, not a line
+    ax.plot(epochs, history[f"train_{kind}"], label="train", lw=1.5, marker=marker)
+    ax.plot(epochs, history[f"test_{kind}"], label="test", lw=1.5, ls="--", marker=marker)
     ax.set_xlabel("epoch")
     ax.set_ylabel(kind)
     if kind == "loss":

@@ -23,7 +23,8 @@ class BackpropStepper(FigureWidget):
         super().__init__()
         self.network = dict(network or {})
         self.steps = backprop_steps(self.network)
-        self.step = widgets.IntSlider(value=0, min=0, max=len(self.steps) - 1, description="step")
+        # counted from 1, as the picture's title says "step 12/31"
+        self.step = widgets.IntSlider(value=1, min=1, max=len(self.steps), description="step")
         self.lr = widgets.FloatSlider(value=self.network.get("lr", DEFAULT_NETWORK["lr"]), min=0.05, max=2.0,
                                       step=0.05, description="η (lr)")
         self.previous_button = widgets.Button(description="◀ previous")
@@ -40,16 +41,16 @@ class BackpropStepper(FigureWidget):
         return [self.step, self.lr]
 
     def _move(self, delta):
-        self.step.value = min(max(self.step.value + delta, 0), self.step.max)
+        self.step.value = min(max(self.step.value + delta, self.step.min), self.step.max)
 
     def current(self):
-        return self.steps[self.step.value]
+        return self.steps[self.step.value - 1]
 
     def draw(self, figure):
         self.network["lr"] = self.lr.value
         self.steps = backprop_steps(self.network)
         ax = figure.subplots()
-        plot_network(ax, self.steps, self.step.value, self.network)
+        plot_network(ax, self.steps, self.step.value - 1, self.network)
         step = self.current()
         self.formula.value = f"{step.formula} &nbsp; = &nbsp; {step.numbers}"
 

@@ -25,7 +25,8 @@ from matplotlib.figure import Figure
 
 from coursekit.viz.style import use_style
 
-__all__ = ["FigureWidget", "StaticFigure", "figure_to_png", "new_static_figure", "wide_label"]
+__all__ = ["RENDER_SCALE", "FigureWidget", "StaticFigure", "figure_to_png", "new_static_figure",
+           "png_size", "wide_label"]
 
 
 def wide_label(*controls) -> None:
@@ -34,11 +35,25 @@ def wide_label(*controls) -> None:
         control.style.description_width = "initial"
 
 
+#: PNG pixels per CSS pixel: pictures are rendered at twice the size they are shown at, so
+#: they stay sharp on high-density screens and when zoomed.
+RENDER_SCALE = 2
+#: CSS pixels per inch of a static figure (matplotlib's savefig default, as the notebooks').
+STATIC_DPI = 100
+
+
 def figure_to_png(figure: Figure, dpi: float | None = None) -> bytes:
     """Render ``figure`` with the Agg backend and return the PNG bytes."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi or figure.dpi)
     return buffer.getvalue()
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """``(width, height)`` in pixels, read from the PNG header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 class StaticFigure(Figure):
@@ -49,10 +64,13 @@ class StaticFigure(Figure):
     line of a cell show the picture in any case.
     """
 
-    def _repr_png_(self) -> bytes:
+    def _repr_png_(self):
+        """PNG at ``RENDER_SCALE`` x its display size, with the display size as metadata."""
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
+        self.savefig(buffer, format="png", bbox_inches="tight", dpi=STATIC_DPI * RENDER_SCALE)
+        png = buffer.getvalue()
+        width, height = png_size(png)
+        return png, {"width": width // RENDER_SCALE, "height": height // RENDER_SCALE}
 
 
 def new_static_figure(n_panels: int, n_columns: int | None = None, panel_size=(3.0, 2.8),
@@ -83,13 +101,15 @@ class FigureWidget:
     """Base class: controls on top, a PNG of ``self.figure`` below, a message line."""
 
     figsize = (9.0, 4.0)
-    dpi = 80
+    dpi = 80  # CSS pixels per inch of the picture as shown; it is rendered RENDER_SCALE x finer
 
     def __init__(self):
         use_style()
-        self.figure = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+        self.figure = Figure(figsize=self.figsize, dpi=self.dpi * RENDER_SCALE,
+                             layout="constrained")
         FigureCanvasAgg(self.figure)
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.image = widgets.Image(format="png", layout=widgets.Layout(
+            width=self.display_width(), max_width="100%", height="auto"))
         self.message = widgets.HTML(value="")
         self.redraw_count = 0
         self._hold = False
@@ -131,6 +151,10 @@ class FigureWidget:
 
         display(self.ui)
 
+    def display_width(self) -> str:
+        """The picture's CSS width: its figure width at ``dpi`` (half its PNG width)."""
+        return f"{round(self.figure.get_figwidth() * self.dpi)}px"
+
     # -- drawing ------------------------------------------------------------------
     def draw(self, figure: Figure) -> None:
         """Draw the current state on an empty ``figure`` (default: ``make_axes`` + ``draw_axes``)."""
@@ -155,6 +179,7 @@ class FigureWidget:
         key = self.layout_key()
         if key is None or key != getattr(self, "_frozen_key", None):
             self.figure.clear()
+            self.figure.set_dpi(self.dpi * RENDER_SCALE)
             self.figure.set_layout_engine("constrained")
             if key is None:
                 self.draw(self.figure)
@@ -168,6 +193,9 @@ class FigureWidget:
         else:
             self.redraw_panels(self._axes)
             self.image.value = figure_to_png(self.figure)
+        width = self.display_width()
+        if self.image.layout.width != width:  # a widget may resize its figure
+            self.image.layout.width = width
         self.redraw_count += 1
 
     def redraw_panels(self, axes) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 from coursekit.viz.gradient_flow import (
     ACTIVATIONS,
     INITS,
+    diagnose,
     layer_statistics,
     plot_dead,
     plot_distributions,
@@ -33,8 +34,11 @@ class GradientFlow(FigureWidget):
         super().__init__()
         self.init = widgets.Dropdown(options=INITS, value=init, description="init")
         self.activation = widgets.Dropdown(options=ACTIVATIONS, value=activation, description="activation")
-        self.depth = widgets.IntSlider(value=depth, min=2, max=50, description="depth")
-        self.width = widgets.IntSlider(value=width, min=4, max=512, step=4, description="width")
+        # recomputing the whole network is the slow part: update when the slider is released
+        self.depth = widgets.IntSlider(value=depth, min=2, max=50, description="depth",
+                                       continuous_update=False)
+        self.width = widgets.IntSlider(value=width, min=4, max=512, step=4, description="width",
+                                       continuous_update=False)
         self.seed = seed
         self.stats = None
         self._build_ui()
@@ -47,20 +51,6 @@ class GradientFlow(FigureWidget):
         return layer_statistics(self.depth.value, self.width.value, self.activation.value, self.init.value,
                                 n_samples=256, seed=self.seed)
 
-    def diagnosis(self, stats) -> str:
-        """Name the regime from the ratio of first-layer to last-layer weight-gradient norms."""
-        g = stats["weight_grad_norm"]
-        if not np.all(np.isfinite(g)) or not np.all(np.isfinite(stats["activation_std"])):
-            return "exploding: values overflow to inf/NaN"
-        if g.max() == 0:
-            return "no gradient at all: with all-zero weights every unit computes the same thing (symmetry)"
-        ratio = g[0] / max(g[-1], 1e-300)
-        if ratio < 1e-2:
-            return f"vanishing gradients: layer 1 gets {ratio:.1e} × the gradient of the last layer"
-        if ratio > 1e2 or stats["activation_std"][-1] > 1e3:
-            return f"exploding: layer 1 gets {ratio:.1e} × the gradient of the last layer"
-        return f"healthy: layer 1 / last layer gradient ratio {ratio:.2g}"
-
     def draw(self, figure):
         self.stats = stats = self.compute()
         axes = figure.subplots(1, 4)
@@ -72,12 +62,12 @@ class GradientFlow(FigureWidget):
                            r"$\log_{10}|\partial L/\partial z|$ per layer (non-zero)")
         axes[2].set_xlabel("log10 of gradient magnitude")
         plot_dead(axes[3], stats)
-        self.message.value = f"<b>{self.diagnosis(stats)}</b>"
+        self.message.value = f"<b>{diagnose(stats)}</b>"
 
     def state(self) -> dict:
         return {"init": self.init.value, "activation": self.activation.value, "depth": self.depth.value,
                 "width": self.width.value, "weight_grad_norm": self.stats["weight_grad_norm"].copy(),
-                "dead": self.stats["dead"].copy(), "diagnosis": self.diagnosis(self.stats)}
+                "dead": self.stats["dead"].copy(), "diagnosis": diagnose(self.stats)}
 
     def render_static(self, inits=("small normal", "large normal", "xavier", "he"),
                       activations=("sigmoid", "tanh", "relu")):

@@ -10,7 +10,6 @@ import numpy as np
 from matplotlib.contour import ContourSet
 
 from coursekit.data import DATASETS_2D
-from coursekit.train import StopFlag
 from coursekit.viz.boundary import decision_boundary, plot_dataset, plot_decision_boundary
 from coursekit.viz.playground import (
     ACTIVATIONS,
@@ -85,7 +84,7 @@ class Playground(FigureWidget):
         self.step_button = widgets.Button(description="step (1 epoch)")
         self.reset_button = widgets.Button(description="reset")
         self.progress = widgets.IntProgress(value=0, min=0, max=max_epochs, description="epoch 0")
-        self.stop_flag = StopFlag()
+        self.stop_flag = threading.Event()
         self._thread = None
         self.play_button.observe(self._on_play, names="value")
         self.step_button.on_click(lambda _: self.step())
@@ -133,11 +132,13 @@ class Playground(FigureWidget):
             self.reset()
 
     def _refresh(self) -> None:
-        self.progress.value = min(self.model.epoch, self.progress.max)
-        self.progress.description = f"epoch {self.model.epoch}"
+        epoch = self.model.epoch
         if self.model.diverged:
             self.message.value = f"<b style='color:#b00'>{self.model.message}</b>"
         self._redraw()
+        # after the picture, so the bar never runs ahead of the epoch in the picture's title
+        self.progress.value = min(epoch, self.progress.max)
+        self.progress.description = f"epoch {epoch}"
 
     def step(self, epochs: int = 1) -> None:
         """Train ``epochs`` epochs now (blocking) and redraw once."""
@@ -243,6 +244,7 @@ class Playground(FigureWidget):
             ax = axes[kind]
             for line, split in zip(ax.get_lines(), ("train", "test")):
                 line.set_data(model.history["epoch"], model.history[f"{split}_{kind}"])
+                line.set_marker("o" if len(model.history["epoch"]) == 1 else "None")
             ax.relim()
             ax.autoscale_view()
         counts = self._confusion()
@@ -289,6 +291,7 @@ class Playground(FigureWidget):
     def draw_boundary(self, ax, model: PlaygroundModel, title: str | None = None):
         """Class regions of ``model``, training points coloured by class, test points as rings."""
         self._boundary_regions(ax, model, title)
+        ax.set_aspect("equal", adjustable="box")  # circles stay circles
         plot_dataset(ax, model.X_train, model.y_train)
         if len(model.X_test):
             ax.scatter(model.X_test[:, 0], model.X_test[:, 1], s=14, facecolors="none", edgecolors="k",

@@ -1,5 +1,7 @@
 """Draw the computation graph of an autograd :class:`~coursekit.nn.autograd.Tensor`.
 
+Compute: :func:`graph_layout`. Draw: :func:`draw_graph`.
+
 Two steps, kept apart so the geometry is tested without drawing anything:
 
 * :func:`graph_layout` (pure: numbers only) turns the graph into value boxes, small

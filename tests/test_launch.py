@@ -1,0 +1,37 @@
+"""Launching the course elsewhere: Binder's environment is checked statically (nothing is
+downloaded here): it parses, takes torch's CPU wheel at the pinned version, installs the
+course with the student's dependencies only, and every pin agrees with constraints.txt."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([^\s;]+)", line)
+        if match:
+            pins[match.group(1).lower().split("[")[0]] = match.group(2)
+    return pins
+
+
+def test_binder_installs_the_cpu_torch_and_the_course_only():
+    lines = [line.split("#")[0].strip() for line in
+             (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
+    lines = [line for line in lines if line]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    assert "-c ../constraints.txt" in lines and (ROOT / "constraints.txt").is_file()
+    assert "." in lines  # the course itself, without [test] or [book]
+    assert not any("[test" in line or "[book" in line for line in lines)
+    torch = _pins(ROOT / "binder" / "requirements.txt")["torch"]
+    assert torch.endswith("+cpu")
+    assert torch.removesuffix("+cpu") == _pins(ROOT / "constraints.txt")["torch"] == "2.13.0"
+    for name, version in _pins(ROOT / "binder" / "requirements.txt").items():
+        if name != "torch":
+            assert _pins(ROOT / "constraints.txt").get(name) == version, name
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
