@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
+
 # Data sets with a module of their own, re-exported here.
 from coursekit.data.augment import random_shift  # noqa: F401
 from coursekit.data.mixtures import MIXTURE_LAYOUTS, gaussian_mixture_modes, make_gaussian_mixture  # noqa: F401
