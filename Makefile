@@ -81,7 +81,7 @@ book: $(STAMP)
 	$(BIN)/python book/build.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check coursekit tests benchmarks book
+	$(BIN)/ruff check coursekit tests benchmarks book experiments conftest.py
 
 # student notebooks (exercises/), public tests (package data), bundles (build/grading/)
 assign: $(LAB_STAMP)

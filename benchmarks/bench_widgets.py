@@ -5,7 +5,7 @@
 An "update" is what a student's slider move costs: the control changes, the
 widget recomputes, redraws its figure and encodes the PNG the browser shows.
 Measured for ActivationExplorer, Playground (a control change, which rebuilds
-the model, and one training epoch), OptimizerRace and ConvExplorer, cycling
+the model, and one training epoch), OptimizerRace, ConvExplorer and ReceptiveField, cycling
 each control through a few values. Reports the median and the worst wall
 time and the median CPU time of the process (wall time on a shared machine
 includes waiting for a core; CPU time does not).
@@ -46,13 +46,21 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from coursekit.widgets import ActivationExplorer, ConvExplorer, OptimizerRace, Playground
+    from coursekit.widgets import (
+        ActivationExplorer,
+        ConvExplorer,
+        OptimizerRace,
+        Playground,
+        ReceptiveField,
+    )
 
     activation = ActivationExplorer("leaky_relu")
     playground = Playground(dataset="spirals", n_samples=300, layers=(16, 16))
     race = OptimizerRace("rosenbrock")
     conv_grid = ConvExplorer("small grid")
     conv_photo = ConvExplorer("camera")
+    field = ReceptiveField(n_layers=3)
+    field_unit = ReceptiveField(n_layers=3)  # its own stack, so the unit sliders keep their range
     cases = [
         ("1 ActivationExplorer", "alpha", cycle(activation, "alpha", [0.05, 0.2, 0.4])),
         ("1 ActivationExplorer", "activation", cycle(activation, "activation", ["elu", "gelu", "maxout", "tanh"])),
@@ -68,6 +76,12 @@ def main(argv=None) -> int:
         ("7 ConvExplorer grid", "padding", cycle(conv_grid, "padding", [1, 2, 0])),
         ("7 ConvExplorer photo", "preset", cycle(conv_photo, "preset", ["sharpen", "box blur", "emboss"])),
         ("7 ConvExplorer photo", "stride", cycle(conv_photo, "stride", [2, 3, 1])),
+        ("12 ReceptiveField", "n_layers", cycle(field, "n_layers", [4, 5, 2, 3])),
+        ("12 ReceptiveField", "kernel_size", cycle(field, "kernel_size", [5, 7, 3])),
+        ("12 ReceptiveField", "dilation", cycle(field, "dilation", [2, 3, 1])),
+        ("12 ReceptiveField", "pooling", cycle(field, "pooling", ["after every layer", "after every 2nd layer",
+                                                                  "none"])),
+        ("12 ReceptiveField", "unit_col", cycle(field_unit, "unit_col", [3, 9, 20, 31])),
     ]
     rows, slow = [], []
     for widget, control, action in cases:

@@ -269,6 +269,20 @@ def test_404_page_works_under_the_repository_path(site):
                          if not urlsplit(url).scheme), loads
 
 
+@pytest.mark.slow
+def test_glossary_terms_have_anchors_and_key_terms_link_to_them(site):
+    glossary = (site / "glossary.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<tr class="row-\w+" id="([^"]+)"', glossary))
+    assert {"backpropagation", "receptive-field"} & anchors, sorted(anchors)[:10]
+    linked = 0
+    for notebook in NOTEBOOKS:
+        for link in parse_page(site / "notebooks" / f"{notebook.stem}.html").links:
+            if link.startswith("../glossary.html#"):
+                assert link.split("#")[1] in anchors, f"{notebook.stem}: {link} has no anchor"
+                linked += 1
+    assert linked >= 50, f"only {linked} key terms link to the glossary"
+
+
 def test_repository_address_is_one_setting_with_a_notice_while_a_placeholder(caplog):
     from types import SimpleNamespace
 
@@ -508,5 +522,24 @@ def test_other_pages_in_chromium(browser, server, site, name):
         if name in ("intro.html", "glossary.html"):
             assert check_formulas(page, name) > 0, f"{name} has formulas that did not render"
         check_no_foreign_requests(record, name)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("query, page_name", [
+    ("反向传播", "glossary"),  # a whole glossary term
+    ("传播", "glossary"),  # a part of one
+    ("backpropagation", "02_mlp_backprop"),
+])
+def test_search_finds_chinese_terms_whole_and_in_parts(browser, server, site, query, page_name):
+    page, record = open_page(browser, urljoin(server, f"search.html?q={query}"))
+    try:
+        page.wait_for_selector("#search-results ul.search li", timeout=20000)
+        results = page.eval_on_selector_all("#search-results ul.search li a",
+                                            "links => links.map(a => a.getAttribute('href'))")
+        assert any(page_name in link for link in results), (query, results)
+        check_no_foreign_requests(record, f"search for {query}")
     finally:
         page.context.close()

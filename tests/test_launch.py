@@ -5,7 +5,11 @@ course with the student's dependencies only, and every pin agrees with constrain
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +39,17 @@ def test_binder_installs_the_cpu_torch_and_the_course_only():
         if name != "torch":
             assert _pins(ROOT / "constraints.txt").get(name) == version, name
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_github_workflow_is_valid_runs_ci_in_debian_and_publishes_the_site():
+    workflow = ROOT / ".github" / "workflows" / "ci.yml"
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    if not checker.exists():
+        pytest.skip("check-jsonschema is in the test extra: pip install -e '.[test]'")
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows",
+                             str(workflow)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = workflow.read_text()
+    assert "container: debian:" in text and "bash .ci/run" in text
+    assert "path: book/_build/html" in text and "actions/deploy-pages@" in text
+    assert "download.pytorch.org/whl/cpu" in text

@@ -12,7 +12,14 @@
    to a path that does not exist stays a build warning.
 3. Every exercise page (``exercises/*``) starts with how to work on it, check it and
    hand it in: one text for every exercise, present and future.
-4. ``repository.url`` of _config.yml is the one setting for the public repository:
+4. Every glossary entry has a stable anchor, the slug of its English term
+   (``glossary.html#backpropagation``), and each English term in a chapter's key-terms
+   table (a table whose first column is headed "English") links to it. The notebooks
+   keep plain tables, which JupyterLab renders as they are.
+5. Search finds Chinese terms whole and in parts: the index is built with jieba
+   (``html_search_language: zh``) and a user dictionary made from the glossary's 中文
+   column at build time, so 反向传播 is one word and 传播 still finds it.
+6. ``repository.url`` of _config.yml is the one setting for the public repository:
    launch buttons, repository links and the 404 page's URL prefix derive from it.
    While it is the placeholder, the build prints a notice (not a warning: the tests
    build with ``--strict``).
@@ -103,6 +110,93 @@ def link_repository_files(app, doctree) -> None:
         node.replace_self(reference)
 
 
+def term_slug(term: str) -> str:
+    """The glossary anchor of an English term: ``"receptive field"`` -> ``"receptive-field"``."""
+    return nodes.make_id(term)
+
+
+def glossary_terms(glossary_md: Path) -> list[str]:
+    """English terms of the glossary's tables (first column, header rows left out)."""
+    terms = []
+    for line in Path(glossary_md).read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells and cells[0] not in ("English", "") and \
+                not set(cells[0]) <= set("-: "):
+            terms.append(cells[0])
+    return terms
+
+
+def _english_tables(doctree):
+    """Tables whose header's first cell is "English"; yields their body rows."""
+    for table in doctree.findall(nodes.table):
+        head = next(iter(table.findall(nodes.thead)), None)
+        body = next(iter(table.findall(nodes.tbody)), None)
+        if head is None or body is None:
+            continue
+        first = next(iter(head.findall(nodes.entry)), None)
+        if first is not None and first.astext().strip() == "English":
+            yield from body.findall(nodes.row)
+
+
+def glossary_chinese_terms(glossary_md: Path) -> list[str]:
+    """Chinese terms of the glossary's 中文 column, alternatives split apart:
+    ``"感知机 (感知器)"`` -> 感知机, 感知器; ``"视角变化、光照"`` -> 视角变化, 光照."""
+    import re
+
+    terms = []
+    for line in Path(glossary_md).read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 2 or cells[1] in ("中文", ""):
+            continue
+        for part in re.split(r"[/、,，;；()（）]| or ", cells[1]):
+            part = part.strip()
+            if re.search(r"[\u4e00-\u9fff]", part) and " " not in part and part not in terms:
+                terms.append(part)
+    return terms
+
+
+def chinese_search_dictionary(app, config) -> None:
+    """Write jieba's user dictionary of the glossary's Chinese terms; the search index uses it."""
+    glossary = Path(app.confdir) / "glossary.md"
+    if config.html_search_language != "zh" or not glossary.is_file():
+        return
+    path = Path(app.doctreedir).parent / "jieba_userdict.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a high frequency keeps each glossary term one word; cut_for_search adds its parts
+    path.write_text("".join(f"{term} 100000 n\n" for term in glossary_chinese_terms(glossary)),
+                    encoding="utf-8")
+    config.html_search_options = {**(config.html_search_options or {}), "dict": str(path)}
+
+
+def link_glossary(app, doctree) -> None:
+    docname = app.env.docname
+    glossary = Path(app.srcdir) / "glossary.md"
+    if not glossary.is_file():
+        return
+    if docname == "glossary":
+        used = set()
+        for row in _english_tables(doctree):
+            slug = term_slug(row.children[0].astext().strip())
+            if slug and slug not in used:  # a term taught twice: the first entry is its anchor
+                row["ids"].append(slug)
+                used.add(slug)
+        return
+    if not docname.startswith("notebooks/"):
+        return
+    slugs = {term_slug(term) for term in glossary_terms(glossary)}
+    target = app.builder.get_relative_uri(docname, "glossary")
+    for row in _english_tables(doctree):
+        entry = row.children[0]
+        slug = term_slug(entry.astext().strip())
+        paragraph = next(iter(entry.findall(nodes.paragraph)), None)
+        if slug in slugs and paragraph is not None:
+            link = nodes.reference("", "", internal=True, refuri=f"{target}#{slug}",
+                                   classes=["glossary-link"])
+            link.extend(paragraph.children)
+            paragraph.children = []
+            paragraph += link
+
+
 def add_exercise_howto(app, doctree) -> None:
     docname = app.env.docname
     if not docname.startswith("exercises/"):
@@ -142,5 +236,7 @@ def setup(app):
     app.connect("html-page-context", drop_thebe_scripts)
     app.connect("doctree-read", link_repository_files)
     app.connect("doctree-read", add_exercise_howto)
+    app.connect("doctree-read", link_glossary)
     app.connect("config-inited", repository_settings)
+    app.connect("config-inited", chinese_search_dictionary)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

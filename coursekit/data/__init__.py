@@ -11,6 +11,7 @@ Every loader is seeded and returns NumPy arrays:
 - ``make_adding_problem``     the long-range "adding problem" for RNNs
 - ``sliding_windows``         turn a series into (window, next value) pairs
 - ``random_shift``            augmentation: shift each image (N, C, H, W) at random
+- ``shift_images``            shift images (N, C, H, W) by given offsets (shifted test sets)
 - ``make_gaussian_mixture``   2-D mixture of Gaussians (ring or grid), the GAN toy data
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
@@ -24,7 +25,7 @@ import numpy as np
 from coursekit.data._validate import Split, _check_choice, _check_count, _check_noise
 
 # Data sets with a module of their own, re-exported here.
-from coursekit.data.augment import random_shift  # noqa: F401
+from coursekit.data.augment import random_shift, shift_images  # noqa: F401
 from coursekit.data.mixtures import MIXTURE_LAYOUTS, gaussian_mixture_modes, make_gaussian_mixture  # noqa: F401
 
 DATASETS_2D = ("moons", "circles", "spirals", "xor", "blobs")

@@ -5,9 +5,10 @@ course's one definition, cross-correlation as in torch); this module adds the
 arithmetic around it.
 
 Compute: ``KERNEL_PRESETS``, ``parse_kernel``, ``conv_output_size``,
-``output_size_formula``, ``convolve``, ``window_products``, ``receptive_field``.
+``output_size_formula``, ``convolve``, ``window_products``, ``receptive_field``,
+``layer_stack``, ``stack_output_sizes``, ``unit_footprint``.
 Draw: ``plot_image``, ``plot_grid_values``, ``plot_sliding_step``,
-``plot_receptive_field``.
+``plot_receptive_field``, ``plot_unit_footprint``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["KERNEL_PRESETS", "parse_kernel", "conv_output_size", "output_size_formula", "convolve",
-           "window_products", "receptive_field", "plot_image", "plot_grid_values",
+           "window_products", "receptive_field", "layer_stack", "stack_output_sizes", "unit_footprint",
+           "plot_image", "plot_grid_values", "plot_unit_footprint",
            "plot_sliding_step", "plot_receptive_field"]
 
 KERNEL_PRESETS = {
@@ -244,3 +246,111 @@ def plot_receptive_field(ax, layers, input_size: int | None = None):
     ax.set_title(f"receptive field after {len(layers)} layer(s): {largest}×{largest}", fontsize=9)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.8)
     return fields
+
+
+# ------------------------------------------------- which input pixels feed one unit
+POOLING_CHOICES = ("none", "after every layer", "after every 2nd layer")
+PADDING_CHOICES = ("same", "valid")
+
+
+def layer_stack(n_layers: int, kernel_size: int = 3, stride: int = 1, dilation: int = 1,
+                pooling: str = "none", padding: str = "same") -> list:
+    """A stack of ``n_layers`` equal convolutions, optionally with 2×2 max pooling (stride 2).
+
+    Returns a list of dicts ``{"kind": "conv" | "pool", "kernel_size", "stride", "dilation",
+    "padding"}`` in forward order. "same" padding is ``dilation (k − 1) // 2`` (the size is
+    kept at stride 1 for odd k); "valid" is 0.
+    """
+    for name, value, low in (("n_layers", n_layers, 1), ("kernel_size", kernel_size, 1),
+                             ("stride", stride, 1), ("dilation", dilation, 1)):
+        if isinstance(value, bool) or int(value) != value or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if pooling not in POOLING_CHOICES:
+        raise ValueError(f"pooling must be one of {POOLING_CHOICES}, got {pooling!r}")
+    if padding not in PADDING_CHOICES:
+        raise ValueError(f"padding must be one of {PADDING_CHOICES}, got {padding!r}")
+    pad = dilation * (kernel_size - 1) // 2 if padding == "same" else 0
+    layers = []
+    for index in range(n_layers):
+        layers.append({"kind": "conv", "kernel_size": int(kernel_size), "stride": int(stride),
+                       "dilation": int(dilation), "padding": int(pad)})
+        if pooling == "after every layer" or (pooling == "after every 2nd layer" and index % 2 == 1):
+            layers.append({"kind": "pool", "kernel_size": 2, "stride": 2, "dilation": 1, "padding": 0})
+    return layers
+
+
+def stack_output_sizes(layers, input_size: int) -> list:
+    """Map size after each layer of ``layers`` (from :func:`layer_stack`) on an input of
+    ``input_size`` pixels per side; raises ValueError when a layer gets an empty map."""
+    from coursekit.nn.functional.conv import conv_output_size as nn_conv_output_size
+
+    sizes, n = [], int(input_size)
+    for index, layer in enumerate(layers):
+        n = nn_conv_output_size(n, layer["kernel_size"], stride=layer["stride"], padding=layer["padding"],
+                                dilation=layer["dilation"])
+        if n < 1:
+            raise ValueError(f"layer {index + 1} ({layer['kind']} {layer['kernel_size']}×{layer['kernel_size']}) "
+                             f"leaves no output on a {input_size}×{input_size} input; use fewer layers, "
+                             f"'same' padding or a larger input")
+        sizes.append(int(n))
+    return sizes
+
+
+def _paths_1d(layers, sizes, input_size, unit):
+    """Number of paths from each input position to output position ``unit`` of the last layer."""
+    counts = np.zeros(sizes[-1])
+    counts[unit] = 1.0
+    lengths = [int(input_size)] + list(sizes[:-1])
+    for layer, n_in in zip(reversed(layers), reversed(lengths)):
+        below = np.zeros(n_in)
+        outputs = np.arange(counts.size)
+        for u in range(layer["kernel_size"]):
+            source = outputs * layer["stride"] - layer["padding"] + u * layer["dilation"]
+            inside = (source >= 0) & (source < n_in)
+            np.add.at(below, source[inside], counts[inside])
+        counts = below
+    return counts
+
+
+def unit_footprint(layers, input_size: int, unit) -> dict:
+    """The input pixels that feed unit ``(row, col)`` of the last layer's map.
+
+    Returns a dict with ``counts`` (input_size, input_size): the number of paths from each
+    input pixel to the unit (0 = not connected; with all weights 1 this is the unit's
+    gradient with respect to the input), ``rows`` and ``cols`` (first, last) input index
+    that feeds it (clipped to the image), ``n_pixels`` (pixels with a path), ``size`` (the
+    receptive field of :func:`receptive_field`, which counts padding too), ``jump`` and
+    ``output_sizes`` (map size after each layer).
+    """
+    sizes = stack_output_sizes(layers, input_size)
+    row, col = (int(v) for v in unit)
+    if not (0 <= row < sizes[-1] and 0 <= col < sizes[-1]):
+        raise ValueError(f"unit must lie in the last map of {sizes[-1]}×{sizes[-1]}, got {unit!r}")
+    along_rows = _paths_1d(layers, sizes, input_size, row)
+    along_cols = _paths_1d(layers, sizes, input_size, col)
+    counts = np.outer(along_rows, along_cols)
+    field = receptive_field([(layer["kernel_size"], layer["stride"], layer["dilation"]) for layer in layers])[-1]
+    hit_rows, hit_cols = np.flatnonzero(along_rows), np.flatnonzero(along_cols)
+    return {"counts": counts, "rows": (int(hit_rows[0]), int(hit_rows[-1])),
+            "cols": (int(hit_cols[0]), int(hit_cols[-1])), "n_pixels": int(np.count_nonzero(counts)),
+            "size": field["size"], "jump": field["jump"], "output_sizes": sizes}
+
+
+def plot_unit_footprint(ax, footprint, title=None):
+    """The input grid with the number of paths to the chosen unit (darker = more paths) and
+    the box spanned by the pixels that feed it."""
+    counts = footprint["counts"]
+    shown = np.where(counts > 0, counts, np.nan)
+    image = ax.imshow(shown, cmap="viridis", interpolation="nearest",
+                      extent=(-0.5, counts.shape[1] - 0.5, counts.shape[0] - 0.5, -0.5))
+    ax.set_facecolor("0.93")
+    (r0, r1), (c0, c1) = footprint["rows"], footprint["cols"]
+    ax.add_patch(_rectangle(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1, "tab:red", 1.5))
+    ax.set_xlim(-0.5, counts.shape[1] - 0.5)
+    ax.set_ylim(counts.shape[0] - 0.5, -0.5)
+    ax.set_xlabel("input column (pixels)")
+    ax.set_ylabel("input row (pixels)")
+    ax.grid(False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return image

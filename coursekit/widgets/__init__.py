@@ -7,7 +7,8 @@ and whose ``render_static()`` returns a matplotlib Figure of small multiples.
 1. ``ActivationExplorer``  2. ``Playground``  3. ``OptimizerRace``
 4. ``LossLandscape``  5. ``GradientFlow``  6. ``BackpropStepper``
 7. ``ConvExplorer``  8. ``FeatureMaps``  9. ``LSTMGates``
-10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``GANTrainer``
+10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``ReceptiveField``
+13. ``GANTrainer``
 """
 
 from coursekit.widgets.activations import ActivationExplorer
@@ -21,7 +22,9 @@ from coursekit.widgets.landscape import LossLandscape
 from coursekit.widgets.latent import LatentExplorer
 from coursekit.widgets.optimizers import OptimizerRace
 from coursekit.widgets.playground import Playground
+from coursekit.widgets.receptive_field import ReceptiveField
 from coursekit.widgets.recurrent import LSTMGates
 
 __all__ = ["ActivationExplorer", "BackpropStepper", "ConvExplorer", "EmbeddingExplorer", "FeatureMaps",
-           "GANTrainer", "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground"]
+           "GANTrainer", "GradientFlow", "LSTMGates", "LatentExplorer", "LossLandscape", "OptimizerRace", "Playground",
+           "ReceptiveField"]
