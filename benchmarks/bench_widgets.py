@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     from coursekit.widgets import (
         ActivationExplorer,
         ConvExplorer,
+        GANTrainer,
         OptimizerRace,
         Playground,
         ReceptiveField,
@@ -61,6 +62,7 @@ def main(argv=None) -> int:
     conv_photo = ConvExplorer("camera")
     field = ReceptiveField(n_layers=3)
     field_unit = ReceptiveField(n_layers=3)  # its own stack, so the unit sliders keep their range
+    gan = GANTrainer()
     cases = [
         ("1 ActivationExplorer", "alpha", cycle(activation, "alpha", [0.05, 0.2, 0.4])),
         ("1 ActivationExplorer", "activation", cycle(activation, "activation", ["elu", "gelu", "maxout", "tanh"])),
@@ -82,6 +84,9 @@ def main(argv=None) -> int:
         ("12 ReceptiveField", "pooling", cycle(field, "pooling", ["after every layer", "after every 2nd layer",
                                                                   "none"])),
         ("12 ReceptiveField", "unit_col", cycle(field_unit, "unit_col", [3, 9, 20, 31])),
+        ("13 GANTrainer", "lr (rebuild)", cycle(gan, "lr", [3e-4, 3e-3, 1e-3])),
+        ("13 GANTrainer", "pack (rebuild)", cycle(gan, "pack", [2, 1])),
+        ("13 GANTrainer", "step: 20 iterations", lambda: gan.step()),
     ]
     rows, slow = [], []
     for widget, control, action in cases:

@@ -30,7 +30,7 @@ class GANTrainer(FigureWidget):
     """
 
     figsize = (11.0, 4.6)
-    resolution = 40
+    resolution = 30
 
     def __init__(self, max_iterations: int = 3000, redraw_every: int = 100, step_size: int = 20, **config):
         super().__init__()
@@ -157,7 +157,7 @@ class GANTrainer(FigureWidget):
     def draw_axes(self, axes) -> None:
         gan = self.gan
         covered = gan.modes_covered()
-        plot_gan_state(axes["points"], gan, resolution=self.resolution, colorbar=False,
+        plot_gan_state(axes["points"], gan, n_samples=300, resolution=self.resolution, colorbar=False,
                        title=f"iteration {gan.iteration}: {covered['n_covered']}/{len(gan.modes)} modes covered")
         axes["points"].legend(loc="lower left", fontsize=8)
         if gan.history["iteration"]:
