@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pytest
 import torch
 
 from coursekit.assets import load_results
@@ -186,3 +187,64 @@ def test_toy_gan_modes_quick_still_learns(tmp_path):
     results = run_script("08_toy_gan_modes", tmp_path)["results"]
     assert max(run["modes_covered"][-1] for run in results["runs"]) >= 1
     assert all(run["final_d_loss"] < 2 * np.log(2) + 0.1 for run in results["runs"])
+
+
+# ------------------------------------------------------------------ exercises: reference vs oracles, mistakes caught
+SOLUTION = ROOT / "solutions" / "08_generative_models" / "08_generative_models.ipynb"
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The reference answers q1-q5 (without the checker and without q6's training)."""
+    namespace = {}
+    for cell in nbformat.read(SOLUTION, as_version=4).cells:
+        source = cell.source
+        if cell.cell_type != "code" or source.startswith("check(") or "checker(" in source or "VAE(" in source \
+                or "ELBOJudge" in source:
+            continue
+        exec(compile("import numpy as np\n" + source, str(SOLUTION), "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def tests_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tests08", SOLUTION.parent / "tests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reference_answers_match_torch_oracles(reference, tests_module):
+    t = tests_module
+    rng = np.random.default_rng(3)
+    mean, log_var, eps = rng.normal(size=4), rng.normal(size=4), rng.normal(size=(9, 4))
+    for got, expected in zip(reference["reparameterized_gradient"](mean, log_var, eps),
+                             t.torch_reparameterized_gradient(mean, log_var, eps)):
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+    args = t.inputs_q3(rng, 3, 8, 2)
+    np.testing.assert_allclose(reference["elbo"](*args), t.torch_elbo(*args), rtol=1e-10)
+    args = t.inputs_q5(rng, 6, 4)
+    np.testing.assert_allclose(reference["alternating_step"](*args), t.torch_alternating_step(*args), rtol=1e-10)
+    m, lv = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    np.testing.assert_allclose(reference["gaussian_kl"](m, lv), t.torch_kl(m, lv), rtol=1e-10)
+    assert reference["gan_losses"](np.full(3, 0.5), np.full(2, 0.5)) == pytest.approx(
+        (2 * np.log(2), -np.log(2), np.log(2)))
+
+
+def test_typical_mistakes_are_caught_by_the_oracles(tests_module):
+    t = tests_module
+    rng = np.random.default_rng(4)
+    mean, log_var, eps = rng.normal(size=3), rng.normal(size=3), rng.normal(size=(20, 3))
+    sigma_for_variance = mean + np.exp(log_var) * eps  # mistake: exp(log_var) is the variance, not sigma
+    expected = mean + np.exp(0.5 * log_var) * eps
+    assert not np.allclose(sigma_for_variance, expected)
+    x, p, m, lv = t.inputs_q3(rng, 2, 16, 2)
+    mean_over_pixels = np.mean(x * np.log(p) + (1 - x) * np.log(1 - p), axis=1) - t.torch_kl(m, lv)
+    assert not np.allclose(mean_over_pixels, t.torch_elbo(x, p, m, lv), rtol=1e-5)
+    w, b, theta, real, z, lr = t.inputs_q5(rng, 6, 6)
+    _, _, theta_expected = t.torch_alternating_step(w, b, theta, real, z, lr)
+    sigmoid = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    theta_old_d = theta - lr * np.mean((sigmoid(w * (z + theta) + b) - 1) * w)  # mistake: G step with the old D
+    assert not np.isclose(theta_old_d, theta_expected, rtol=1e-6)

@@ -36,14 +36,15 @@ def torch_elbo(x, p, mean, log_var):
 
 
 def torch_alternating_step(w, b, theta, real, z, lr):
-    w_t, b_t = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    w_t = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    b_t = torch.tensor(b, dtype=torch.float64, requires_grad=True)
     real_t, z_t = torch.tensor(real), torch.tensor(z)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     real_logits, fake_logits = w_t * real_t + b_t, w_t * (z_t + theta) + b_t
     d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
     grad_w, grad_b = torch.autograd.grad(d_loss, (w_t, b_t))
     w_new, b_new = w - lr * grad_w.item(), b - lr * grad_b.item()
-    theta_t = torch.tensor(theta, requires_grad=True)
+    theta_t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
     logits = w_new * (z_t + theta_t) + b_new
     (grad_theta,) = torch.autograd.grad(bce(logits, torch.ones_like(logits)), theta_t)
     return w_new, b_new, theta - lr * grad_theta.item()
