@@ -248,3 +248,19 @@ def test_typical_mistakes_are_caught_by_the_oracles(tests_module):
     sigmoid = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     theta_old_d = theta - lr * np.mean((sigmoid(w * (z + theta) + b) - 1) * w)  # mistake: G step with the old D
     assert not np.isclose(theta_old_d, theta_expected, rtol=1e-6)
+
+
+def test_gaussian_mixture_data_validates_its_arguments():
+    from coursekit.data import gaussian_mixture_modes, make_gaussian_mixture
+
+    X, labels, modes = make_gaussian_mixture(500, n_modes=8, std=0.02, seed=1)
+    assert X.shape == (500, 2) and modes.shape == (8, 2) and set(labels) <= set(range(8))
+    np.testing.assert_allclose(np.linalg.norm(modes, axis=1), 2.0)
+    assert np.abs(X - modes[labels]).max() < 0.2  # within 10 sigma of its own mode
+    assert gaussian_mixture_modes(9, "grid").shape == (9, 2)
+    with pytest.raises(ValueError, match="square number"):
+        gaussian_mixture_modes(8, "grid")
+    with pytest.raises(ValueError, match="layout"):
+        make_gaussian_mixture(layout="spiral")
+    with pytest.raises(TypeError, match="n_samples"):
+        make_gaussian_mixture(n_samples=10.5)
