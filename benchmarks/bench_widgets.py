@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     from coursekit.widgets import (
         ActivationExplorer,
         ConvExplorer,
+        GANTrainer,
         OptimizerRace,
         Playground,
         ReceptiveField,
@@ -110,6 +111,7 @@ def main(argv=None) -> int:
     conv_photo = ConvExplorer("camera")
     field = ReceptiveField(n_layers=3)
     field_unit = ReceptiveField(n_layers=3)  # its own stack, so the unit sliders keep their range
+    gan = GANTrainer()
     cases = [
         ("1 ActivationExplorer", "alpha", cycle(activation, "alpha", [0.05, 0.2, 0.4])),
         ("1 ActivationExplorer", "activation", cycle(activation, "activation", ["elu", "gelu", "maxout", "tanh"])),
@@ -138,6 +140,9 @@ def main(argv=None) -> int:
         ("14 AutoencoderExplorer", "noise", cycle(explorer, "noise", [0.1, 0.3, 0.0])),
         ("14 AutoencoderExplorer", "k", cycle(explorer, "k", [4, 8, 6])),
         ("14 AutoencoderExplorer", "metric", cycle(explorer, "metric", ["cosine", "euclidean"])),
+        ("15 GANTrainer", "lr (rebuild)", cycle(gan, "lr", [3e-4, 3e-3, 1e-3])),
+        ("15 GANTrainer", "pack (rebuild)", cycle(gan, "pack", [2, 1])),
+        ("15 GANTrainer", "step: 20 iterations", lambda: gan.step()),
     ]
     rows, slow = [], []
     for widget, control, action in cases:

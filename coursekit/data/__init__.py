@@ -20,6 +20,7 @@ Every loader is seeded and returns NumPy arrays:
 - ``shift_images``            shift images (N, C, H, W) by given offsets (shifted test sets)
 - ``make_shapes``             procedural 32x32 RGB shapes (8 classes) with tight boxes
 - ``make_shape_scenes``       multi-object shape scenes with labels and boxes (detection)
+- ``make_gaussian_mixture``   2-D mixture of Gaussians (ring or grid), the GAN toy data
 
 New data sets go into a module of their own in this package (``coursekit/data/<topic>.py``,
 validating arguments with ``coursekit.data._validate``) and are re-exported here.
@@ -33,6 +34,7 @@ from coursekit.data._validate import Split, _check_choice, _check_count, _check_
 
 # Data sets with a module of their own, re-exported here.
 from coursekit.data.augment import random_shift, shift_images  # noqa: F401
+from coursekit.data.mixtures import MIXTURE_LAYOUTS, gaussian_mixture_modes, make_gaussian_mixture  # noqa: F401
 from coursekit.data.shapes import (  # noqa: F401
     SHAPE_CLASSES,
     ShapeImages,

@@ -8,7 +8,7 @@ and whose ``render_static()`` returns a matplotlib Figure of small multiples.
 4. ``LossLandscape``  5. ``GradientFlow``  6. ``BackpropStepper``
 7. ``ConvExplorer``  8. ``FeatureMaps``  9. ``LSTMGates``
 10. ``LatentExplorer``  11. ``EmbeddingExplorer``  12. ``ReceptiveField``
-13. ``DetectionExplorer``  14. ``AutoencoderExplorer``
+13. ``DetectionExplorer``  14. ``AutoencoderExplorer``  15. ``GANTrainer``
 """
 
 from coursekit.widgets.activations import ActivationExplorer
@@ -18,6 +18,7 @@ from coursekit.widgets.conv import ConvExplorer
 from coursekit.widgets.detection import DetectionExplorer
 from coursekit.widgets.embedding import EmbeddingExplorer
 from coursekit.widgets.features import FeatureMaps
+from coursekit.widgets.gan import GANTrainer
 from coursekit.widgets.gradient_flow import GradientFlow
 from coursekit.widgets.landscape import LossLandscape
 from coursekit.widgets.latent import LatentExplorer
@@ -34,6 +35,7 @@ __all__ = [
     "DetectionExplorer",
     "EmbeddingExplorer",
     "FeatureMaps",
+    "GANTrainer",
     "GradientFlow",
     "LSTMGates",
     "LatentExplorer",
