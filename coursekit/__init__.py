@@ -6,7 +6,7 @@ Modules (one job each):
     unsupervised  k-means steps, k-means++, PCA by SVD, quantization (NumPy estimators)
     gradcheck  numerical gradients and relative errors
     train      a short PyTorch training loop with history and callbacks
-    models     the PyTorch models: classic CNNs, the grid detector (chapter 05), FLOP counting
+    models     the PyTorch models: classic CNNs, grid detector, VAE and GANs; FLOP counting
     utils      seed_everything, the execution environment (threads, CPU code paths)
     viz        arrays to draw, and plot_* functions that draw them
     widgets    ipywidgets over viz, each with a static rendering

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coursekit.assets import save_results, save_weights  # noqa: E402
 from coursekit.data import load_digits  # noqa: E402
-from coursekit.generative import state_to_arrays, train_classifier, train_gan  # noqa: E402
+from coursekit.models.generative import state_to_arrays, train_classifier, train_gan  # noqa: E402
 from coursekit.utils import use_single_thread  # noqa: E402
 
 NAME = "08_digits_gan"

@@ -3,7 +3,7 @@
     .venv/bin/python experiments/08_vae_beta.py            # full run, rewrites the assets
     .venv/bin/python experiments/08_vae_beta.py --quick --out /tmp/x   # reduced budget (< 30 s)
 
-For each β and seed, trains ``coursekit.generative.VAE`` (2-D latent space, so it can be
+For each β and seed, trains ``coursekit.models.generative.VAE`` (2-D latent space, so it can be
 drawn) on the training split by minimising reconstruction + β·KL, and measures on the
 held-out split the reconstruction term, the KL term and the ELBO (β = 1, nats per image;
 Bernoulli likelihood on grey values in [0, 1]). Writes ``08_vae_beta.json`` (per-seed
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coursekit.assets import save_results, save_weights  # noqa: E402
 from coursekit.data import load_digits  # noqa: E402
-from coursekit.generative import evaluate_vae, train_vae  # noqa: E402
+from coursekit.models.generative import evaluate_vae, train_vae  # noqa: E402
 from coursekit.utils import use_single_thread  # noqa: E402
 
 NAME = "08_vae_beta"

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from coursekit.assets import load_results
-from coursekit.generative import gaussian_kl, vae_loss
+from coursekit.models.generative import gaussian_kl, vae_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 GANS = ROOT / "notebooks" / "08a_gans.ipynb"

@@ -1,5 +1,6 @@
 """PyTorch models of the course: the classic CNN architectures for 3×32×32 images (here)
-and the one-stage grid detector of chapter 05b (``coursekit.models.grid_detector``).
+and the one-stage grid detector of chapter 05b (``coursekit.models.grid_detector``), the
+VAE and (conditional) GANs of chapter 08 (``coursekit.models.generative``).
 
 Chapter 05 trains each of these on the procedural shapes images; the experiment
 scripts in ``experiments/`` and the notebooks import them from here, so there is one
