@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
+import time
 
 import ipywidgets as widgets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -25,8 +27,8 @@ from matplotlib.figure import Figure
 
 from coursekit.viz.style import use_style
 
-__all__ = ["RENDER_SCALE", "FigureWidget", "StaticFigure", "figure_to_png", "new_static_figure",
-           "png_size", "wide_label"]
+__all__ = ["RENDER_SCALE", "BackgroundPlay", "FigureWidget", "StaticFigure", "figure_to_png",
+           "new_static_figure", "png_size", "wide_label"]
 
 
 def wide_label(*controls) -> None:
@@ -216,3 +218,44 @@ class FigureWidget:
                     raise ValueError(f"{type(self).__name__} has no control named {name!r}")
                 control.value = value
         self.update()
+
+
+class BackgroundPlay:
+    """Mixin for widgets that train while the student watches (Playground, GANTrainer).
+
+    ``play`` runs a training loop in a background thread, so the notebook stays responsive
+    and the Stop button (``play_button`` pressed again) works; the loop checks
+    ``stop_flag`` (a ``threading.Event``). Call ``_init_play()`` in ``__init__``; a widget's
+    ``play`` calls ``_start(run, blocking)`` with its own loop body.
+    """
+
+    def _init_play(self) -> None:
+        self.stop_flag = threading.Event()
+        self._thread = None
+
+    def playing(self) -> bool:
+        """Whether a background play is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _start(self, run, blocking: bool) -> None:
+        """Run ``run()`` now (``blocking``) or in a background thread."""
+        if blocking:
+            run()
+        else:
+            self._thread = threading.Thread(target=run, daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask a running play to stop (sets ``stop_flag``) and wait for it."""
+        self.stop_flag.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._thread = None
+        self.play_button.description = "▶ play"
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until a background play finishes (for scripts and tests)."""
+        deadline = time.time() + timeout
+        while self.playing() and time.time() < deadline:
+            self._thread.join(0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import ipywidgets as widgets
 import matplotlib as mpl
@@ -15,10 +14,10 @@ from coursekit.viz.gan import (
     plot_gan_losses,
     plot_gan_state,
 )
-from coursekit.widgets.base import FigureWidget, new_static_figure, wide_label
+from coursekit.widgets.base import BackgroundPlay, FigureWidget, new_static_figure, wide_label
 
 
-class GANTrainer(FigureWidget):
+class GANTrainer(BackgroundPlay, FigureWidget):
     """A GAN on a ring (or grid) of Gaussians: generated points over D's surface, and the losses.
 
     Controls (a change rebuilds the GAN from scratch): ``std`` (of each mode),
@@ -55,8 +54,7 @@ class GANTrainer(FigureWidget):
         self.step_button = widgets.Button(description=f"step ({step_size} iterations)")
         self.reset_button = widgets.Button(description="reset")
         self.progress = widgets.IntProgress(value=0, min=0, max=max_iterations, description="iteration 0")
-        self.stop_flag = threading.Event()
-        self._thread = None
+        self._init_play()
         self._draw_lock = threading.Lock()
         self.play_button.observe(self._on_play, names="value")
         self.step_button.on_click(lambda _: self.step())
@@ -103,7 +101,7 @@ class GANTrainer(FigureWidget):
     def play(self, iterations: int | None = None, blocking: bool = False) -> None:
         """Train up to ``iterations`` (default ``max_iterations``) more updates, redrawing every
         ``redraw_every``; in a background thread unless ``blocking``."""
-        if self._thread is not None and self._thread.is_alive():
+        if self.playing():
             return
         total = self.max_iterations if iterations is None else iterations
         self.stop_flag.clear()
@@ -121,26 +119,7 @@ class GANTrainer(FigureWidget):
                 self.play_button.value = False
             self.play_button.description = "▶ play"
 
-        if blocking:
-            run()
-        else:
-            self._thread = threading.Thread(target=run, daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask a running play to stop (sets the ``threading.Event``) and wait for it."""
-        self.stop_flag.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        self._thread = None
-        self.play_button.description = "▶ play"
-
-    def wait(self, timeout: float = 60.0) -> None:
-        """Block until a background play finishes (for scripts and tests)."""
-        deadline = time.time() + timeout
-        while self._thread is not None and self._thread.is_alive() and time.time() < deadline:
-            self._thread.join(0.05)
+        self._start(run, blocking)
 
     # ---------------------------------------------------------------- drawing
     def layout_key(self):
@@ -185,7 +164,7 @@ class GANTrainer(FigureWidget):
         return {"config": gan.config.as_dict(), "iteration": gan.iteration,
                 "modes_covered": covered["n_covered"], "near_a_mode": covered["high_quality"],
                 "d_loss": gan.history["d_loss"][-1] if gan.history["d_loss"] else None,
-                "samples": gan.sample(200), "playing": self._thread is not None and self._thread.is_alive()}
+                "samples": gan.sample(200), "playing": self.playing()}
 
     def render_static(self, iterations=(0, 200, 600, 1500)):
         """Generated points and D's surface after each number of ``iterations`` of one run."""

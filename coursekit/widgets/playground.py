@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -26,12 +25,12 @@ from coursekit.viz.playground import (
     plot_curves,
     plot_neuron_mosaic,
 )
-from coursekit.widgets.base import FigureWidget, new_static_figure
+from coursekit.widgets.base import BackgroundPlay, FigureWidget, new_static_figure
 
 BATCH_SIZES = (1, 4, 8, 16, 32, 64, 128, 100000)
 
 
-class Playground(FigureWidget):
+class Playground(BackgroundPlay, FigureWidget):
     """An MLP on 2-D data, trained with ``coursekit.nn`` (TensorFlow-Playground style).
 
     Data controls: ``dataset``, ``noise``, ``n_samples``, ``test_fraction``
@@ -84,8 +83,7 @@ class Playground(FigureWidget):
         self.step_button = widgets.Button(description="step (1 epoch)")
         self.reset_button = widgets.Button(description="reset")
         self.progress = widgets.IntProgress(value=0, min=0, max=max_epochs, description="epoch 0")
-        self.stop_flag = threading.Event()
-        self._thread = None
+        self._init_play()
         self.play_button.observe(self._on_play, names="value")
         self.step_button.on_click(lambda _: self.step())
         self.reset_button.on_click(lambda _: self.reset())
@@ -158,7 +156,7 @@ class Playground(FigureWidget):
         ``redraw_every`` epochs. In a notebook it runs in a background thread so
         the stop button (play pressed again) stays responsive."""
         epochs = self.max_epochs if epochs is None else epochs
-        if self._thread is not None and self._thread.is_alive():
+        if self.playing():
             return  # already playing
         self.stop_flag.clear()
         self.progress.max = self.model.epoch + epochs
@@ -175,26 +173,7 @@ class Playground(FigureWidget):
                 self.play_button.value = False
             self.play_button.description = "▶ play"
 
-        if blocking:
-            run()
-        else:
-            self._thread = threading.Thread(target=run, daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask a running play to stop and wait for it."""
-        self.stop_flag.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        self._thread = None
-        self.play_button.description = "▶ play"
-
-    def wait(self, timeout: float = 60.0) -> None:
-        """Block until a background play finishes (for scripts and tests)."""
-        deadline = time.time() + timeout
-        while self._thread is not None and self._thread.is_alive() and time.time() < deadline:
-            self._thread.join(0.05)
+        self._start(run, blocking)
 
     # ---------------------------------------------------------------- drawing
     def _make_axes(self, figure):
