@@ -376,3 +376,9 @@ def test_exercise_threshold_sits_well_above_the_baseline():
     transfer = load_results("05_transfer")["results"]
     scratch, probe = transfer["mean"]["from scratch"]["10"], transfer["mean"]["linear probe"]["10"]
     assert scratch + 0.25 < 0.68 < probe  # q7's full-credit threshold (solutions/05_modern_cnns/tests.py)
+
+
+def test_numpy_basic_block_matches_torch_in_the_notebook():
+    _, _, outputs = _notebook()
+    shown = _output_containing(outputs, "in NumPy against torch")
+    assert shown.count("max |difference| < 1e-10: True") == 2 and "False" not in shown
