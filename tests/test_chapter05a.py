@@ -320,28 +320,29 @@ def test_attention_lies_on_the_shape():
 
 
 def test_architecture_conclusions_hold_and_are_cited():
+    """The text claims no ranking of the architectures (the budget is too small), only costs,
+    near-chance accuracies, AlexNet's plateau and the gap between training and test accuracy."""
     rows = {row["name"]: row for row in load_results("05_architectures")["results"]["architectures"]}
-
-    def apart(a, b):  # a ahead of b by more than the two spreads
-        return rows[a]["accuracy_mean"] - rows[b]["accuracy_mean"] > rows[a]["accuracy_std"] + rows[b]["accuracy_std"]
-
-    def within(a, b):
-        return abs(rows[a]["accuracy_mean"] - rows[b]["accuracy_mean"]) <= rows[a]["accuracy_std"] + rows[b]["accuracy_std"]
-
-    best = "GoogLeNet (Inception)"
-    assert max(rows, key=lambda n: rows[n]["accuracy_mean"]) == best
-    for other in ["ResNet (basic blocks)", "DenseNet", "ResNet (bottleneck blocks)", "AlexNet"]:
-        assert apart(best, other), other
-    assert within("VGG", best) and within("VGG", "ResNet (basic blocks)")
+    means = [row["accuracy_mean"] for row in rows.values()]
+    assert 0.125 < min(means) and max(means) < 0.25  # "between 0.15 and 0.23 (chance is 0.125)"
+    assert f"between {min(means):.2f} and {max(means):.2f}" in re.sub(r"\s+", " ", _notebook()[1])
     assert all(abs(v - np.log(8)) < 0.01 for v in rows["AlexNet"]["train_loss_final"])
-    assert all(max(row["train_loss_final"]) < 1.95 for name, row in rows.items() if name != "AlexNet")
+    others = [v for name, row in rows.items() if name != "AlexNet" for v in row["train_loss_final"]]
+    assert max(others) < np.log(8) - 0.15
     assert rows["DenseNet"]["flops"] == max(row["flops"] for row in rows.values())
     assert rows["DenseNet"]["parameters"] < rows["AlexNet"]["parameters"] / 3.5
     cheapest = "ResNet (bottleneck blocks)"
     assert all(rows[cheapest][k] == min(row[k] for row in rows.values()) for k in ("parameters", "flops"))
-    _, prose, _ = _notebook()
+    _, prose, outputs = _notebook()
+    assert f"final training loss {min(others):.2f}–{max(others):.2f}" in prose
     for name, row in rows.items():
         assert f"{row['accuracy_mean']:.3f} ± {row['accuracy_std']:.3f}" in prose, name
+    # the live run fits its training images far better than new ones ("almost half ... one in five")
+    live = _output_containing(outputs, "accuracy on its training images")
+    train_accuracy, test_accuracy = (float(v) for v in
+                                     re.search(r"training images ([\d.]+), test accuracy ([\d.]+)", live).groups())
+    assert 0.4 < train_accuracy < 0.5 and 0.15 < test_accuracy < 0.25
+    assert train_accuracy > 2 * test_accuracy
 
 
 def test_transfer_conclusions_hold_and_are_cited():
@@ -375,3 +376,9 @@ def test_exercise_threshold_sits_well_above_the_baseline():
     transfer = load_results("05_transfer")["results"]
     scratch, probe = transfer["mean"]["from scratch"]["10"], transfer["mean"]["linear probe"]["10"]
     assert scratch + 0.25 < 0.68 < probe  # q7's full-credit threshold (solutions/05_modern_cnns/tests.py)
+
+
+def test_numpy_basic_block_matches_torch_in_the_notebook():
+    _, _, outputs = _notebook()
+    shown = _output_containing(outputs, "in NumPy against torch")
+    assert shown.count("max |difference| < 1e-10: True") == 2 and "False" not in shown
