@@ -110,7 +110,7 @@ def test_conv_shape_errors_name_argument_and_shapes():
         F.conv2d_forward(x, np.zeros((4, 3, 3, 3)), stride=0)
     with pytest.raises(ValueError, match="padding must be a non-negative integer"):
         F.conv2d_forward(x, np.zeros((4, 3, 3, 3)), padding=-1)
-    with pytest.raises(ValueError, match=r"b must have shape \(4\)"):
+    with pytest.raises(ValueError, match=r"b must have shape \(4,\), got"):
         F.conv2d_forward(x, np.zeros((4, 3, 3, 3)), np.zeros(3))
     with pytest.raises(ValueError, match="does not fit"):
         F.conv2d_forward(x, np.zeros((4, 3, 9, 9)))

@@ -21,7 +21,7 @@ import numpy as np
 from coursekit.nn.functional.activations import activation_gain, activation_names, get_activation
 from coursekit.nn.optim import optimizer_names, resolve_optimizer
 
-__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig", "PlaygroundModel",
+__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig", "PlaygroundModel", "check_config",
            "parse_layers", "parse_activations", "neuron_grid", "neuron_mosaic", "plot_curves", "plot_confusion",
            "plot_neuron_mosaic"]
 
@@ -63,6 +63,28 @@ def parse_activations(text, n_layers: int) -> tuple:
     if len(names) != n_layers:
         raise ValueError(f"give one activation for all layers or one per layer ({n_layers}), got {len(names)}: {names}")
     return tuple(names)
+
+
+def check_config(c: "PlaygroundConfig") -> "PlaygroundConfig":
+    """Validate a config (in place: the optimizer gets its canonical name, layers become a tuple)
+    and return it; a ValueError names the setting, what is allowed and the fix."""
+    c.optimizer = resolve_optimizer(c.optimizer, allowed=OPTIMIZERS)  # "GD" -> "SGD"
+    for name, value, allowed in (("loss", c.loss, LOSSES), ("schedule", c.schedule, SCHEDULES)):
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    if not c.lr > 0:
+        raise ValueError(f"lr must be > 0, got {c.lr}")
+    if not 0 <= c.dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {c.dropout}")
+    if c.l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {c.l2}")
+    if int(c.batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {c.batch_size}")
+    if not 0 <= c.test_fraction < 1:
+        raise ValueError(f"test_fraction must be in [0, 1), got {c.test_fraction}")
+    c.layers = parse_layers(c.layers)
+    parse_activations(c.activations, len(c.layers))
+    return c
 
 
 @dataclass
@@ -140,22 +162,7 @@ class PlaygroundModel:
 
     # ------------------------------------------------------------ set-up
     def _check_config(self):
-        c = self.config
-        c.optimizer = resolve_optimizer(c.optimizer, allowed=OPTIMIZERS)  # "GD" -> "SGD"
-        for name, value, allowed in (("loss", c.loss, LOSSES), ("schedule", c.schedule, SCHEDULES)):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        if not c.lr > 0:
-            raise ValueError(f"lr must be > 0, got {c.lr}")
-        if not 0 <= c.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {c.dropout}")
-        if c.l2 < 0:
-            raise ValueError(f"l2 must be >= 0, got {c.l2}")
-        if int(c.batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {c.batch_size}")
-        if not 0 <= c.test_fraction < 1:
-            raise ValueError(f"test_fraction must be in [0, 1), got {c.test_fraction}")
-        self.config.layers = parse_layers(c.layers)
+        check_config(self.config)
 
     def _init_params(self):
         from coursekit.nn import init

@@ -96,9 +96,17 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     ``OH = (H + 2 padding - dilation (KH - 1) - 1) // stride + 1`` (same for W).
     """
     x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    b = None if b is None else as_float_array("b", b)
     check_ndim("x", x, (4,), "(N, C, H, W)")
     check_ndim("w", w, (4,), "(F, C, KH, KW)")
     if w.shape[1] != x.shape[1]:
+        if x.shape[3] == w.shape[1]:
+            raise ValueError(
+                f"x must have shape (N, C, H, W) (channels first, as torch) with C = w.shape[1] = "
+                f"{w.shape[1]}; got x shape {x.shape}, which looks channels-last (N, H, W, C): "
+                f"use x.transpose(0, 3, 1, 2)"
+            )
         raise ValueError(
             f"w must have shape (F, C, KH, KW) with C = x.shape[1] = {x.shape[1]} input "
             f"channels; got w shape {w.shape} for x shape {x.shape}"
@@ -153,6 +161,7 @@ def conv1d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     Returns ``(out, cache)`` with out (N, F, OL), ``OL = (L + 2p - d (K-1) - 1) // s + 1``.
     """
     x = as_float_array("x", x)
+    w = as_float_array("w", w)
     check_ndim("x", x, (3,), "(N, C, L)")
     check_ndim("w", w, (3,), "(F, C, K)")
     for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
@@ -179,6 +188,8 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     ``OH = (H - 1) stride - 2 padding + dilation (KH - 1) + output_padding + 1``.
     """
     x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    b = None if b is None else as_float_array("b", b)
     check_ndim("x", x, (4,), "(N, C_in, H, W)")
     check_ndim("w", w, (4,), "(C_in, C_out, KH, KW)")
     if w.shape[0] != x.shape[1]:
