@@ -61,8 +61,11 @@ CODE_PATHS ?= forced
 NATIVE := $(BIN)/python -m coursekit.utils env native --
 FORCED := $(BIN)/python -m coursekit.utils env $(CODE_PATHS) --
 
+# A plain `pytest` deselects the `slow` tests (pyproject addopts); these targets run them too.
+ALL_TESTS := -m "slow or not slow"
+
 unit: $(STAMP)
-	$(FORCED) $(BIN)/python -m pytest tests
+	$(FORCED) $(BIN)/python -m pytest $(ALL_TESTS) tests
 
 notebooks: $(STAMP)
 	$(FORCED) $(BIN)/python -m pytest $(NBVAL) $(or $(NB),notebooks)
@@ -70,7 +73,7 @@ notebooks: $(STAMP)
 # One pytest run: unit tests, grader, book + browser (tests/) and every notebook
 # re-executed and compared with its stored outputs (notebooks/).
 test: $(STAMP)
-	$(FORCED) $(BIN)/python -m pytest $(NBVAL) tests notebooks
+	$(FORCED) $(BIN)/python -m pytest $(ALL_TESTS) $(NBVAL) tests notebooks
 
 execute: $(LAB_STAMP)
 	$(NATIVE) $(BIN)/python -m coursekit.execute $(or $(NB),notebooks/*.ipynb)

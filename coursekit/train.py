@@ -177,9 +177,13 @@ def _as_tensor(a, name):
     raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
 
 
+def _is_pair(data):
+    return isinstance(data, (tuple, list)) and len(data) == 2 and not isinstance(data[0], tuple)
+
+
 def _batches(data, batch_size, shuffle, generator, name):
     """Yield (x, y) batches from a (X, y) pair or pass through an iterable of batches."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and not isinstance(data[0], tuple):
+    if _is_pair(data):
         X, y = _as_tensor(data[0], f"{name}[0]"), _as_tensor(data[1], f"{name}[1]")
         if len(X) != len(y):
             raise ValueError(f"{name}: X has {len(X)} rows but y has {len(y)}; they must match")
@@ -189,7 +193,31 @@ def _batches(data, batch_size, shuffle, generator, name):
             index = order[start:start + batch_size]
             yield X[index], y[index]
     else:
-        yield from data
+        yield from _check_batches(data, name)
+
+
+def _check_batches(data, name):
+    """``data`` if it is a re-iterable collection of (x, y) batches; else a TypeError naming it.
+
+    A hand-written loop over in-memory tensors, not a DataLoader: for the course's small
+    data sets it is several times faster, and (X, y) pairs are the common case.
+    """
+    if isinstance(data, (np.ndarray, torch.Tensor)):
+        raise TypeError(
+            f"{name} must be a pair (X, y) or a re-iterable of (x, y) batches (a list, a "
+            f"DataLoader); got a bare {type(data).__name__} of shape {tuple(data.shape)}: "
+            f"e.g. fit(model, loss_fn, optimizer, (X, y))")
+    try:
+        iterator = iter(data)
+    except TypeError:
+        raise TypeError(f"{name} must be a pair (X, y) or a re-iterable of (x, y) batches, got "
+                        f"{type(data).__name__}") from None
+    if iterator is data:
+        raise TypeError(
+            f"{name} is a one-shot iterator ({type(data).__name__}): it would be used up after "
+            f"one pass (the first epoch, or the first evaluation); pass a list of (x, y) "
+            f"batches, e.g. list({name}), a DataLoader, or the pair (X, y)")
+    return iterator
 
 
 def evaluate(model, loss_fn, data, metrics=None, batch_size: int = 512) -> dict:
@@ -218,7 +246,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs: int = 10,
     """Train ``model`` for ``epochs`` epochs and return the per-epoch ``History``.
 
     - ``train_data`` / ``val_data``: ``(X, y)`` (arrays or tensors; float X,
-      integer y for classification) or an iterable of ``(x, y)`` batches.
+      integer y for classification) or a re-iterable of ``(x, y)`` batches (a
+      list, a DataLoader; not a generator, which one epoch would use up).
     - ``metrics``: ``{"name": fn(outputs, targets) -> float}``, e.g.
       ``{"accuracy": accuracy}``; computed on training (in eval mode after
       the epoch) and validation data.
@@ -228,6 +257,9 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs: int = 10,
     A non-finite training loss stops training with ``history.stop_reason``
     saying so (usually the learning rate is too large).
     """
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if data is not None and not _is_pair(data):
+            _check_batches(data, name)  # fail now, not inside torch or after one epoch
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if batch_size < 1:

@@ -55,7 +55,14 @@ def check_against_torch(forward, backward, torch_fn, inputs, grad_indices=None):
     grads = backward(dout, cache)
     if not isinstance(grads, tuple):
         grads = (grads,)
-    indices = grad_indices if grad_indices is not None else range(len(grads))
+    if grad_indices is not None:
+        indices = list(grad_indices)
+        assert len(grads) >= len(indices), (
+            f"backward returned {len(grads)} gradients for the {len(indices)} inputs {indices}")
+    else:
+        indices = list(range(len(grads)))
+        missing = [i for i, g in enumerate(torch_grads) if g is not None and i >= len(grads)]
+        assert not missing, f"backward returned no gradient for float input(s) {missing}"
     for grad, index in zip(grads, indices):
         if grad is None and (index >= len(torch_grads) or torch_grads[index] is None):
             continue  # e.g. db when the layer was called without a bias

@@ -92,7 +92,7 @@ def test_linear_matches_torch(x_shape, out_features, bias):
 def test_linear_shape_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"x must have shape \(N, \.\.\., in_features\).*\(4, 5\)"):
         F.linear_forward(np.zeros((4, 5)), np.zeros((3, 6)), np.zeros(3))
-    with pytest.raises(ValueError, match=r"b must have shape \(3\)"):
+    with pytest.raises(ValueError, match=r"b must have shape \(3,\), got"):
         F.linear_forward(np.zeros((4, 6)), np.zeros((3, 6)), np.zeros(4))
     with pytest.raises(ValueError, match="w must have shape"):
         F.linear_forward(np.zeros((4, 6)), np.zeros(6), None)

@@ -87,6 +87,19 @@ def test_conv_output_size_formula():
     assert F.conv_output_size(10, 3, dilation=2) == 6
 
 
+def test_conv_output_size_is_one_keyword_only_definition():
+    from coursekit.viz import conv as viz_conv
+
+    with pytest.raises(TypeError):
+        F.conv_output_size(28, 5, 2)  # 12 or 28? a positional stride/padding is refused
+    with pytest.raises(TypeError):
+        viz_conv.conv_output_size(28, 5, 2)
+    assert F.conv_output_size(28, 5, padding=2) == viz_conv.conv_output_size(28, 5, padding=2) == 28
+    assert F.conv_output_size(28, 5, stride=2) == viz_conv.conv_output_size(28, 5, stride=2) == 12
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
+        F.conv_output_size(10, 3, stride=0)
+
+
 def test_conv_shape_errors_name_argument_and_shapes():
     x = np.zeros((2, 3, 8, 8))
     with pytest.raises(ValueError, match=r"x must have shape \(N, C, H, W\).*\(3, 8, 8\)"):
@@ -97,7 +110,7 @@ def test_conv_shape_errors_name_argument_and_shapes():
         F.conv2d_forward(x, np.zeros((4, 3, 3, 3)), stride=0)
     with pytest.raises(ValueError, match="padding must be a non-negative integer"):
         F.conv2d_forward(x, np.zeros((4, 3, 3, 3)), padding=-1)
-    with pytest.raises(ValueError, match=r"b must have shape \(4\)"):
+    with pytest.raises(ValueError, match=r"b must have shape \(4,\), got"):
         F.conv2d_forward(x, np.zeros((4, 3, 3, 3)), np.zeros(3))
     with pytest.raises(ValueError, match="does not fit"):
         F.conv2d_forward(x, np.zeros((4, 3, 9, 9)))

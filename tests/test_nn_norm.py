@@ -40,7 +40,7 @@ def test_batchnorm_creates_state_and_normalises():
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-4)
     np.testing.assert_allclose(state["running_mean"], 0.1 * x.mean(axis=0), rtol=1e-12)
-    with pytest.raises(ValueError, match=r"gamma must have shape \(4\)"):
+    with pytest.raises(ValueError, match=r"gamma must have shape \(4,\), got shape \(3,\)"):
         F.batchnorm_forward(x, np.ones(3), np.zeros(4), state)
     with pytest.raises(ValueError, match="more than one value per channel"):
         F.batchnorm_forward(x[:1], np.ones(4), np.zeros(4), state)

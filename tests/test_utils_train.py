@@ -24,14 +24,19 @@ def test_seed_everything_reproduces_numpy_python_and_torch():
 def test_use_single_thread_limits_torch_and_blas():
     from threadpoolctl import threadpool_info
 
-    before = torch.get_num_threads()
+    import coursekit.utils as utils
+
+    before, previous_limits = torch.get_num_threads(), utils._blas_limits
     try:
         use_single_thread()
         assert torch.get_num_threads() == 1
         assert all(pool["num_threads"] == 1 for pool in threadpool_info()
                    if pool["user_api"] == "blas")
-    finally:
+    finally:  # undo both limits, so later tests run as they would alone
         torch.set_num_threads(before)
+        if utils._blas_limits is not previous_limits:
+            utils._blas_limits.restore_original_limits()
+            utils._blas_limits = previous_limits
 
 
 def _blobs(n=200, seed=0):

@@ -151,8 +151,8 @@ def test_convolve_equals_torch_conv2d_and_window_sum():
         expected = torch.nn.functional.conv2d(torch.tensor(image)[None, None], torch.tensor(kernel)[None, None],
                                               stride=stride, padding=padding, dilation=dilation)[0, 0].numpy()
         np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
-        assert out.shape == (conv_output_size(9, 3, padding, stride, dilation),
-                             conv_output_size(8, 3, padding, stride, dilation))
+        sizes = {"padding": padding, "stride": stride, "dilation": dilation}
+        assert out.shape == (conv_output_size(9, 3, **sizes), conv_output_size(8, 3, **sizes))
         step = window_products(image, kernel, out.shape[0] - 1, 1, stride, padding, dilation)
         assert step["total"] == pytest.approx(out[-1, 1])
         np.testing.assert_allclose(step["products"], step["values"] * kernel)

@@ -232,8 +232,9 @@ def test_conv_explorer_controls():
     assert change(w, "kernel", "1 -1")
     assert change(w, "n_layers", 4)
     assert change(w, "source", "coins") and w.state()["output"].ndim == 2
-    w.kernel.value = "9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9"
-    assert "kernel" in w.message.value or w.state()["output"] is not None
+    too_wide = w.image_array().shape[1] + 2 * w.padding.value + 1  # one column more than fits
+    w.kernel.value = " ".join(["9"] * too_wide)
+    assert "does not fit" in w.message.value and w.state()["output"] is None
     w.kernel.value = "1 2; 3"
     assert "same number of values" in w.message.value
     assert len(panels(w.render_static(presets=("identity", "sharpen")))) == 3

@@ -99,6 +99,15 @@ class Tensor:
 
     def __matmul__(self, other):
         other = self._wrap(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ValueError(f"a @ b needs tensors with at least 1 dimension, got shapes "
+                             f"{self.shape} and {other.shape}; use * for a scalar")
+        inner_a, inner_b = self.shape[-1], other.shape[0] if other.ndim == 1 else other.shape[-2]
+        if inner_a != inner_b:
+            raise ValueError(
+                f"a @ b needs a's last dimension to equal b's {'only' if other.ndim == 1 else 'second-to-last'} "
+                f"dimension; got a shape {self.shape} ({inner_a}) and b shape {other.shape} ({inner_b})"
+                + ("; did you mean a @ b.T?" if other.ndim >= 2 and other.shape[-1] == inner_a else ""))
         out = Tensor(self.data @ other.data, (self, other), "@")
 
         def _backward():

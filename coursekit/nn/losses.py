@@ -33,9 +33,12 @@ def _check_labels(scores, y, binary_ok=True):
     y = np.asarray(y)
     if scores.ndim == 1 and binary_ok:
         if y.shape != scores.shape or not np.all(np.isin(y, (-1, 1))):
+            hint = ""
+            if y.shape == scores.shape and y.size and np.all(np.isin(y, (0, 1))):
+                hint = "; labels in {0, 1}? a margin loss needs -1/+1: use 2*y - 1"
             raise ValueError(
                 f"for scores of shape (N,) = {scores.shape}, y must have shape (N,) with "
-                f"values in {{-1, +1}}; got shape {y.shape}, values {np.unique(y)[:5]}"
+                f"values in {{-1, +1}}; got shape {y.shape}, values {np.unique(y)[:5]}{hint}"
             )
         return scores, y.astype(scores.dtype), True
     if scores.ndim != 2:
@@ -43,9 +46,14 @@ def _check_labels(scores, y, binary_ok=True):
         raise ValueError(f"scores must have shape {expected}, got shape {scores.shape}")
     n, c = scores.shape
     if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+        hint = ""
+        if y.shape == (n, c):
+            hint = "; one-hot labels? use y.argmax(axis=1)"
+        elif y.shape == (n,) and np.all(np.mod(y, 1) == 0):
+            hint = "; whole numbers stored as floats? use y.astype(int)"
         raise ValueError(
             f"y must be an integer array of shape ({n},) (one class index per row of "
-            f"scores {scores.shape}); got shape {y.shape}, dtype {y.dtype}"
+            f"scores {scores.shape}); got shape {y.shape}, dtype {y.dtype}{hint}"
         )
     if n and (y.min() < 0 or y.max() >= c):
         raise ValueError(f"y must hold class indices in [0, {c}), got {y.min()}..{y.max()}")
@@ -178,8 +186,18 @@ def exponential_loss(scores, y):
     return float(np.mean(e)), -y * e / scores.size
 
 
+def _check_scores_2d(scores):
+    scores = as_float_array("scores", scores)
+    if scores.ndim != 2:
+        hint = "; one row of C scores? use scores[None] (a batch of 1)" if scores.ndim == 1 else ""
+        raise ValueError(f"scores must have shape (N, C) (2-D: one row per example), got shape "
+                         f"{scores.shape}{hint}")
+    return scores
+
+
 def log_softmax(scores):
     """Row-wise ``log(softmax(scores))`` for scores (N, C), shifted by the max for stability."""
+    scores = _check_scores_2d(scores)
     shifted = scores - scores.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 

@@ -15,7 +15,13 @@ is skipped, like a torch parameter whose ``.grad`` is None. Per-parameter state
 (momentum, running averages) lives in ``opt.state[name]``; ``opt.lr`` may be
 changed between steps, e.g. ``opt.lr = schedule(t)`` with a schedule from
 :mod:`coursekit.nn.schedules`.
+
+The names the course uses for them ("SGD", "momentum", "Adam", ...) are in one
+registry, :data:`OPTIMIZERS` (name -> factory); build one with
+``make_optimizer(name, params, lr)``.
 """
+
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -251,3 +257,80 @@ class AdamW(Adam):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+# ---------------------------------------------------------------- the registry
+
+
+class OptimizerSpec(NamedTuple):
+    """One entry of :data:`OPTIMIZERS`.
+
+    factory(params, lr, momentum, alpha, rho, betas) -> an optimizer; ``lr=None``
+    means the class's own default. kind: ``"gradient"`` (the step is lr times
+    the gradient: SGD, momentum, Nesterov), ``"adaptive"`` (the gradient is
+    rescaled per coordinate) or ``"no_lr"`` (AdaDelta: lr is a multiplier,
+    torch's 1.0, not a rate to tune).
+    """
+
+    factory: Callable
+    kind: str
+
+
+def _lr(lr, default):
+    return default if lr is None else lr
+
+
+#: The course's one registry of optimizers, in teaching order: name -> OptimizerSpec.
+#: Canonical names; "GD" is accepted as another spelling of "SGD" (see ALIASES).
+OPTIMIZERS = {
+    "SGD": OptimizerSpec(lambda p, lr, **h: SGD(p, lr=_lr(lr, 0.01)), "gradient"),
+    "momentum": OptimizerSpec(
+        lambda p, lr, momentum, **h: SGD(p, lr=_lr(lr, 0.01), momentum=momentum), "gradient"),
+    "Nesterov": OptimizerSpec(
+        lambda p, lr, momentum, **h: SGD(p, lr=_lr(lr, 0.01), momentum=momentum, nesterov=True),
+        "gradient"),
+    "AdaGrad": OptimizerSpec(lambda p, lr, **h: AdaGrad(p, lr=_lr(lr, 0.01)), "adaptive"),
+    "RMSprop": OptimizerSpec(
+        lambda p, lr, alpha, **h: RMSprop(p, lr=_lr(lr, 0.01), alpha=alpha), "adaptive"),
+    "AdaDelta": OptimizerSpec(lambda p, lr, rho, **h: AdaDelta(p, lr=_lr(lr, 1.0), rho=rho), "no_lr"),
+    "Adam": OptimizerSpec(lambda p, lr, betas, **h: Adam(p, lr=_lr(lr, 1e-3), betas=betas), "adaptive"),
+}
+
+#: Other spellings accepted for a registry name. On an exact gradient (a 2-D surface)
+#: SGD is plain gradient descent, which the course also calls "GD".
+ALIASES = {"GD": "SGD"}
+
+
+def optimizer_names(*kinds):
+    """Canonical names in :data:`OPTIMIZERS` (teaching order) of the given kinds (all if none)."""
+    return tuple(n for n, spec in OPTIMIZERS.items() if not kinds or spec.kind in kinds)
+
+
+def resolve_optimizer(name, allowed=None):
+    """The canonical registry name for ``name`` ("GD" -> "SGD"); ``allowed`` narrows the choice.
+
+    Raises ``ValueError`` naming the allowed optimizers for an unknown name, with
+    the right spelling when only the case is wrong (``"adam"`` -> ``"Adam"``).
+    """
+    allowed = tuple(OPTIMIZERS) if allowed is None else tuple(allowed)
+    canonical = ALIASES.get(name, name) if isinstance(name, str) else name
+    if canonical in allowed:
+        return canonical
+    by_lower = {a.lower(): c for a, c in ALIASES.items() if c in allowed}
+    by_lower.update({k.lower(): k for k in allowed})
+    guess = by_lower.get(name.lower()) if isinstance(name, str) else None
+    hint = f"; did you mean {guess!r}? (names are case-sensitive)" if guess else ""
+    raise ValueError(f"optimizer must be one of {allowed}, got {name!r}{hint}")
+
+
+def make_optimizer(name, params, lr=None, *, momentum=0.9, alpha=0.99, rho=0.9,
+                   betas=(0.9, 0.999)):
+    """The optimizer ``name`` of :data:`OPTIMIZERS` over ``params``.
+
+    lr: the learning rate (None: the class's default, e.g. 1.0 for AdaDelta).
+    momentum: for "momentum" and "Nesterov"; alpha: RMSprop's decay (torch's
+    default 0.99; the optimizer race passes 0.9, Hinton's value); rho:
+    AdaDelta's decay; betas: Adam's.
+    """
+    spec = OPTIMIZERS[resolve_optimizer(name)]
+    return spec.factory(params, lr, momentum=momentum, alpha=alpha, rho=rho, betas=betas)

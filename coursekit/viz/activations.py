@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from coursekit.nn.functional.activations import activation_names, get_activation
+
 __all__ = ["ACTIVATIONS", "FORMULAS", "MAXOUT_PIECES", "activation_curve", "gradient_regions",
            "plot_activation"]
 
-#: Names accepted by ``activation_curve``, in teaching order.
-ACTIVATIONS = ("sign", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "softplus",
-               "gelu", "maxout")
+#: Names accepted by ``activation_curve``, in teaching order: every activation of the
+#: registry ``coursekit.nn.functional.ACTIVATIONS`` except the identity.
+ACTIVATIONS = activation_names("threshold", "elementwise", "parametric")
 
 #: Activations whose shape depends on the parameter ``alpha``.
 USES_ALPHA = ("leaky_relu", "prelu", "elu", "maxout")
@@ -42,8 +44,7 @@ FORMULAS = {
 
 
 def _check_name(name):
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    get_activation(name, allowed=ACTIVATIONS)
 
 
 def activation_curve(name: str, x, alpha: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -54,36 +55,26 @@ def activation_curve(name: str, x, alpha: float = 0.1) -> tuple[np.ndarray, np.n
     ``*_backward`` functions of ``coursekit.nn.functional`` with ``dout = 1``.
     Returns ``(y, dy)``, each shaped like ``x``.
     """
-    from coursekit.nn import functional as F
-
     _check_name(name)
     x = np.asarray(x, dtype=float)
     if x.ndim != 1:
         raise ValueError(f"x must be 1-D, got shape {x.shape}")
     ones = np.ones_like(x)
     if name == "sign":
-        y, _ = F.sign_forward(x)
+        y, _ = get_activation("sign").forward(x)
         return y, np.zeros_like(x)  # zero almost everywhere: no learning signal
     if name == "maxout":
         pieces = np.array(MAXOUT_PIECES, dtype=float)
         pieces[0, 0] = alpha
         pre = x[:, None] * pieces[:, 0] + pieces[:, 1]  # (N, k): all pieces of one unit
-        out, cache = F.maxout_forward(pre, len(pieces))
-        d_pre = F.maxout_backward(np.ones_like(out), cache)
+        maxout = get_activation("maxout")
+        out, cache = maxout.forward(pre, len(pieces))
+        d_pre = maxout.backward(np.ones_like(out), cache)
         return out[:, 0], d_pre @ pieces[:, 0]
-    forward = {
-        "sigmoid": lambda: F.sigmoid_forward(x),
-        "tanh": lambda: F.tanh_forward(x),
-        "relu": lambda: F.relu_forward(x),
-        "leaky_relu": lambda: F.leaky_relu_forward(x, alpha),
-        "prelu": lambda: F.prelu_forward(x, alpha),
-        "elu": lambda: F.elu_forward(x, alpha),
-        "softplus": lambda: F.softplus_forward(x),
-        "gelu": lambda: F.gelu_forward(x),
-    }[name]
-    backward = getattr(F, f"{name}_backward")
-    y, cache = forward()
-    dy = backward(ones, cache)
+    activation = get_activation(name)
+    # alpha is the second positional argument of leaky_relu, prelu and elu
+    y, cache = activation.forward(x, alpha) if name in USES_ALPHA else activation.forward(x)
+    dy = activation.backward(ones, cache)
     if name == "prelu":
         dy = dy[0]  # (dx, dalpha)
     return y, dy

@@ -60,16 +60,12 @@ def parse_kernel(text: str) -> np.ndarray:
     return np.array(values, dtype=float)
 
 
-def conv_output_size(n: int, kernel_size: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+def conv_output_size(n: int, kernel_size: int, *, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
     """⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 (torch's formula; d = 1 gives ⌊(n + 2p − k)/s⌋ + 1).
 
-    ``coursekit.nn.functional.conv.conv_output_size`` with its inputs checked
-    and a message when the kernel does not fit.
+    ``coursekit.nn.functional.conv_output_size`` (the one definition; keyword-only
+    after ``n, kernel_size``), plus a message when the kernel does not fit.
     """
-    for name, value, low in (("n", n, 1), ("kernel_size", kernel_size, 1), ("padding", padding, 0),
-                             ("stride", stride, 1), ("dilation", dilation, 1)):
-        if int(value) != value or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value}")
     from coursekit.nn.functional.conv import conv_output_size as nn_conv_output_size
 
     size = nn_conv_output_size(n, kernel_size, stride=stride, padding=padding, dilation=dilation)
@@ -82,7 +78,7 @@ def conv_output_size(n: int, kernel_size: int, padding: int = 0, stride: int = 1
 
 def output_size_formula(n: int, kernel_size: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
     """The output-size formula with the current numbers filled in (plain text)."""
-    out = conv_output_size(n, kernel_size, padding, stride, dilation)
+    out = conv_output_size(n, kernel_size, padding=padding, stride=stride, dilation=dilation)
     if dilation == 1:
         return f"⌊(n + 2p − k) / s⌋ + 1 = ⌊({n} + 2·{padding} − {kernel_size}) / {stride}⌋ + 1 = {out}"
     k_eff = dilation * (kernel_size - 1) + 1

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from coursekit.nn.functional.activations import activation_gain, activation_names, get_activation
+
 __all__ = ["INITS", "ACTIVATIONS", "init_weight", "layer_statistics", "dead_fraction", "diagnose",
            "plot_norms",
            "plot_distributions", "plot_dead"]
 
 INITS = ("zeros", "small normal", "large normal", "xavier", "he", "orthogonal")
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")
+#: The elementwise activations of the registry ``coursekit.nn.functional.ACTIVATIONS``.
+ACTIVATIONS = activation_names("elementwise")
 SMALL_STD, LARGE_STD = 0.01, 1.0
 
 
@@ -28,13 +31,12 @@ def init_weight(name: str, shape, rng, activation: str = "relu") -> np.ndarray:
 
     "small normal" N(0, 0.01²), "large normal" N(0, 1), "xavier" Glorot normal,
     "he" Kaiming normal (fan_in, ReLU gain √2), "orthogonal" with
-    the gain for ``activation``.
+    the gain for ``activation`` (``coursekit.nn.functional.activation_gain``).
     """
     from coursekit.nn import init
 
     if name not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {name!r}")
-    gain_name = activation if activation in ("sigmoid", "tanh", "relu", "leaky_relu") else "relu"
     if name == "zeros":
         return init.zeros(shape)
     if name == "small normal":
@@ -45,7 +47,7 @@ def init_weight(name: str, shape, rng, activation: str = "relu") -> np.ndarray:
         return init.xavier_normal(shape, rng=rng)
     if name == "he":
         return init.kaiming_normal(shape, nonlinearity="relu", rng=rng)  # He et al. derived it for ReLU
-    return init.orthogonal(shape, gain=init.calculate_gain(gain_name), rng=rng)
+    return init.orthogonal(shape, gain=activation_gain(activation), rng=rng)
 
 
 def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh", init: str = "xavier",
@@ -65,15 +67,13 @@ def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh",
     """
     from coursekit.nn import functional as F
 
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    act = get_activation(activation, allowed=ACTIVATIONS)
     for name, value in (("depth", depth), ("width", width), ("n_samples", n_samples)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value}")
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n_samples, width))
-    forward = getattr(F, f"{activation}_forward")
-    backward = getattr(F, f"{activation}_backward")
+    forward, backward = act.forward, act.backward
     caches, pre, acts = [], [], []
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(depth):

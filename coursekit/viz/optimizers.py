@@ -12,19 +12,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from coursekit.nn.optim import ALIASES, optimizer_names, resolve_optimizer
+from coursekit.nn.optim import OPTIMIZERS as _REGISTRY
 from coursekit.viz.surfaces import Surface, get_surface, plot_surface_contours
 
 __all__ = ["OPTIMIZERS", "PLAIN_GRADIENT", "make_optimizer", "optimizer_path", "race", "plot_paths",
            "plot_loss_curves"]
 
-#: Optimizer names in the race, in teaching order.
-OPTIMIZERS = ("GD", "momentum", "Nesterov", "AdaGrad", "RMSprop", "AdaDelta", "Adam")
+_RACE_NAME = {canonical: alias for alias, canonical in ALIASES.items()}  # "SGD" -> "GD"
+#: Optimizer names in the race: every optimizer of ``coursekit.nn.optim.OPTIMIZERS``, in
+#: teaching order. SGD is called "GD" here (each step uses the exact gradient of the
+#: surface); both spellings are accepted.
+OPTIMIZERS = tuple(_RACE_NAME.get(n, n) for n in optimizer_names())
 #: Methods whose step is lr × gradient (they use ``lr_gradient``); the others
 #: rescale the gradient per coordinate (``lr_adaptive``), except AdaDelta,
 #: which has no learning rate to tune (torch's lr = 1.0).
-PLAIN_GRADIENT = ("GD", "momentum", "Nesterov")
-COLORS = dict(zip(OPTIMIZERS, ["#d62728", "#1f77b4", "#17becf", "#9467bd", "#2ca02c", "#8c564b",
-                               "#ff7f0e"]))
+PLAIN_GRADIENT = tuple(_RACE_NAME.get(n, n) for n in optimizer_names("gradient"))
+_PALETTE = ["#d62728", "#1f77b4", "#17becf", "#9467bd", "#2ca02c", "#8c564b", "#ff7f0e", "#e377c2",
+            "#7f7f7f", "#bcbd22"]
+#: A colour per optimizer (both spellings of SGD).
+COLORS = dict(zip(OPTIMIZERS, _PALETTE))
+COLORS.update({canonical: COLORS[alias] for alias, canonical in ALIASES.items() if alias in COLORS})
 
 # Beyond this distance from the origin a path has diverged (and floats soon overflow).
 _DIVERGED = 1e6
@@ -34,31 +42,22 @@ def make_optimizer(name: str, params: dict, lr_gradient: float = 0.01, lr_adapti
                    momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999, rho: float = 0.9):
     """A ``coursekit.nn.optim`` optimizer over ``params`` for the race entry ``name``.
 
-    GD = SGD; momentum and Nesterov = SGD(momentum, nesterov); RMSprop uses
+    GD = SGD (either spelling); momentum and Nesterov = SGD(momentum, nesterov); RMSprop uses
     ``rho`` as its decay ``alpha`` (0.9 as Hinton proposed; torch's 0.99 makes
     the first, bias-uncorrected steps 10× lr); AdaDelta uses ``rho`` and
     lr = 1 (torch's default); Adam uses ``(beta1, beta2)``.
     """
     from coursekit.nn import optim
 
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    canonical = resolve_optimizer(name)
     for arg, value in (("lr_gradient", lr_gradient), ("lr_adaptive", lr_adaptive)):
         if not value > 0:
             raise ValueError(f"{arg} must be > 0, got {value}")
-    if name == "GD":
-        return optim.SGD(params, lr=lr_gradient)
-    if name == "momentum":
-        return optim.SGD(params, lr=lr_gradient, momentum=momentum)
-    if name == "Nesterov":
-        return optim.SGD(params, lr=lr_gradient, momentum=momentum, nesterov=True)
-    if name == "AdaGrad":
-        return optim.AdaGrad(params, lr=lr_adaptive)
-    if name == "RMSprop":
-        return optim.RMSprop(params, lr=lr_adaptive, alpha=rho)
-    if name == "AdaDelta":
-        return optim.AdaDelta(params, rho=rho)
-    return optim.Adam(params, lr=lr_adaptive, betas=(beta1, beta2))
+    kind = _REGISTRY[canonical].kind
+    lr = lr_gradient if kind == "gradient" else lr_adaptive if kind == "adaptive" else None
+    # RMSprop's decay is rho here (0.9), not the registry's default 0.99 (torch's).
+    return optim.make_optimizer(canonical, params, lr=lr, momentum=momentum, alpha=rho, rho=rho,
+                                betas=(beta1, beta2))
 
 
 def optimizer_path(surface, name: str, steps: int | None = None, start=None, **hyper):

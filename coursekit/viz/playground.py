@@ -18,12 +18,18 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig", "PlaygroundModel",
+from coursekit.nn.functional.activations import activation_gain, activation_names, get_activation
+from coursekit.nn.optim import optimizer_names, resolve_optimizer
+
+__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig", "PlaygroundModel", "check_config",
            "parse_layers", "parse_activations", "neuron_grid", "neuron_mosaic", "plot_curves", "plot_confusion",
            "plot_neuron_mosaic"]
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "linear")
-OPTIMIZERS = ("SGD", "momentum", "Nesterov", "RMSprop", "Adam")
+#: Hidden-layer activations: the elementwise ones of ``coursekit.nn.functional.ACTIVATIONS``
+#: and "linear" (none).
+ACTIVATIONS = activation_names("elementwise", "identity")
+#: Optimizers of ``coursekit.nn.optim.OPTIMIZERS`` that take a learning rate (the lr control).
+OPTIMIZERS = optimizer_names("gradient", "adaptive")
 LOSSES = ("cross_entropy", "mse")
 #: Per-epoch learning-rate schedules (coursekit.nn.schedules), epoch 0 = the chosen lr.
 SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine_restarts")
@@ -57,6 +63,28 @@ def parse_activations(text, n_layers: int) -> tuple:
     if len(names) != n_layers:
         raise ValueError(f"give one activation for all layers or one per layer ({n_layers}), got {len(names)}: {names}")
     return tuple(names)
+
+
+def check_config(c: "PlaygroundConfig") -> "PlaygroundConfig":
+    """Validate a config (in place: the optimizer gets its canonical name, layers become a tuple)
+    and return it; a ValueError names the setting, what is allowed and the fix."""
+    c.optimizer = resolve_optimizer(c.optimizer, allowed=OPTIMIZERS)  # "GD" -> "SGD"
+    for name, value, allowed in (("loss", c.loss, LOSSES), ("schedule", c.schedule, SCHEDULES)):
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    if not c.lr > 0:
+        raise ValueError(f"lr must be > 0, got {c.lr}")
+    if not 0 <= c.dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {c.dropout}")
+    if c.l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {c.l2}")
+    if int(c.batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {c.batch_size}")
+    if not 0 <= c.test_fraction < 1:
+        raise ValueError(f"test_fraction must be in [0, 1), got {c.test_fraction}")
+    c.layers = parse_layers(c.layers)
+    parse_activations(c.activations, len(c.layers))
+    return c
 
 
 @dataclass
@@ -134,22 +162,7 @@ class PlaygroundModel:
 
     # ------------------------------------------------------------ set-up
     def _check_config(self):
-        c = self.config
-        for name, value, allowed in (("loss", c.loss, LOSSES), ("optimizer", c.optimizer, OPTIMIZERS),
-                                     ("schedule", c.schedule, SCHEDULES)):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-        if not c.lr > 0:
-            raise ValueError(f"lr must be > 0, got {c.lr}")
-        if not 0 <= c.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {c.dropout}")
-        if c.l2 < 0:
-            raise ValueError(f"l2 must be >= 0, got {c.l2}")
-        if int(c.batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {c.batch_size}")
-        if not 0 <= c.test_fraction < 1:
-            raise ValueError(f"test_fraction must be in [0, 1), got {c.test_fraction}")
-        self.config.layers = parse_layers(c.layers)
+        check_config(self.config)
 
     def _init_params(self):
         from coursekit.nn import init
@@ -158,8 +171,7 @@ class PlaygroundModel:
         sizes = (2, *self.widths, self.n_classes)
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             act = self.activation_names[i] if i < len(self.widths) else "linear"
-            gain = init.calculate_gain(act if act in ("tanh", "relu", "sigmoid", "leaky_relu") else
-                                       ("relu" if act in ("elu", "gelu") else "linear"))
+            gain = activation_gain(act)
             params[f"W{i}"] = init.xavier_normal((fan_out, fan_in), gain=gain, rng=self._rng)
             params[f"b{i}"] = np.zeros(fan_out)
         return params
@@ -167,16 +179,8 @@ class PlaygroundModel:
     def _make_optimizer(self):
         from coursekit.nn import optim
 
-        c, p = self.config, self.params
-        if c.optimizer == "SGD":
-            return optim.SGD(p, lr=c.lr)
-        if c.optimizer == "momentum":
-            return optim.SGD(p, lr=c.lr, momentum=0.9)
-        if c.optimizer == "Nesterov":
-            return optim.SGD(p, lr=c.lr, momentum=0.9, nesterov=True)
-        if c.optimizer == "RMSprop":
-            return optim.RMSprop(p, lr=c.lr)
-        return optim.Adam(p, lr=c.lr)
+        # The registry's defaults: momentum 0.9, RMSprop's decay alpha = 0.99 (torch's).
+        return optim.make_optimizer(self.config.optimizer, self.params, lr=self.config.lr)
 
     def _make_schedule(self):
         from coursekit.nn import schedules
@@ -203,10 +207,7 @@ class PlaygroundModel:
                 caches.append((linear_cache, None, None))
                 return z, caches, hidden
             name = self.activation_names[i]
-            if name == "linear":
-                h, act_cache = z, None
-            else:
-                h, act_cache = getattr(F, f"{name}_forward")(z)
+            h, act_cache = get_activation(name).forward(z)
             hidden.append(h)
             drop_cache = None
             if train and self.config.dropout > 0:
@@ -231,9 +232,7 @@ class PlaygroundModel:
             linear_cache, act_cache, drop_cache = caches[i]
             if i < len(self.widths):
                 dout = F.dropout_backward(dout, drop_cache)
-                name = self.activation_names[i]
-                if name != "linear":
-                    dout = getattr(F, f"{name}_backward")(dout, act_cache)
+                dout = get_activation(self.activation_names[i]).backward(dout, act_cache)
             dout, dW, db = F.linear_backward(dout, linear_cache)
             grads[f"W{i}"] = dW + self.config.l2 * self.params[f"W{i}"]  # L2 on weights, not biases
             grads[f"b{i}"] = db

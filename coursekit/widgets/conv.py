@@ -107,7 +107,8 @@ class ConvExplorer(FigureWidget):
         image = self.image_array()
         try:
             kernel = self.kernel_array()
-            size = [conv_output_size(n, k, self.padding.value, self.stride.value, self.dilation.value)
+            size = [conv_output_size(n, k, padding=self.padding.value, stride=self.stride.value,
+                                     dilation=self.dilation.value)
                     for n, k in zip(image.shape, kernel.shape)]
         except ValueError as error:
             self.message.value = f"<b style='color:#b00'>{error}</b>"

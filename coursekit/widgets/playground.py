@@ -17,6 +17,7 @@ from coursekit.viz.playground import (
     SCHEDULES,
     PlaygroundConfig,
     PlaygroundModel,
+    check_config,
     neuron_grid,
     neuron_mosaic,
     parse_activations,
@@ -52,6 +53,7 @@ class Playground(BackgroundPlay, FigureWidget):
                  redraw_every: int = 5, **overrides):
         super().__init__()
         config = config or PlaygroundConfig(**overrides)
+        check_config(config)  # our message ("optimizer must be one of ...") before a Dropdown's TraitError
         self._user_data = None if X is None else (np.asarray(X, dtype=float), np.asarray(y))
         self.dataset = widgets.Dropdown(options=DATASETS_2D + (("your data",) if X is not None else ()),
                                         value="your data" if X is not None else config.dataset,

@@ -6,7 +6,8 @@ by topic so that each file reads in one sitting:
 
 - :mod:`.linear`: linear, embedding
 - :mod:`.activations`: sign, relu, leaky_relu, prelu, elu, gelu, sigmoid, tanh,
-  softplus, maxout
+  softplus, maxout, identity; ``ACTIVATIONS``, the one registry of activation
+  names (name -> forward, backward, init gain, kind)
 - :mod:`.conv`: conv1d, conv2d, conv_transpose2d (im2col, no loop over pixels)
 - :mod:`.pool`: maxpool2d, avgpool2d, max_unpool2d
 - :mod:`.norm`: batchnorm, layernorm, groupnorm, instancenorm
@@ -16,10 +17,17 @@ by topic so that each file reads in one sitting:
 # ruff: noqa: F401  (this module only re-exports)
 
 from .activations import (
+    ACTIVATIONS,
+    Activation,
+    activation_gain,
+    activation_names,
     elu_backward,
     elu_forward,
     gelu_backward,
     gelu_forward,
+    get_activation,
+    identity_backward,
+    identity_forward,
     leaky_relu_backward,
     leaky_relu_forward,
     maxout_backward,

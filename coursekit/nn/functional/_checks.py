@@ -8,11 +8,29 @@ import numpy as np
 
 
 def as_float_array(name, x):
-    """Return ``x`` as a floating NumPy array (float64 unless already float)."""
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
-    return x
+    """Return ``x`` as a floating NumPy array (float64 unless already float).
+
+    Lists and integer arrays are converted; anything that is not an array of numbers
+    (ragged lists, strings, None) raises a TypeError that names the argument.
+    """
+    try:
+        x = np.asarray(x)
+    except ValueError as error:  # a ragged nested list
+        raise TypeError(f"{name} must be an array of numbers (a NumPy array or nested lists of equal "
+                        f"length); could not make an array of it: {error}") from None
+    if np.issubdtype(x.dtype, np.floating):
+        return x
+    if x.dtype == bool or not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__} of dtype "
+                        f"{x.dtype}" + (f" ({x.item()!r})" if x.ndim == 0 else "")
+                        + "; pass e.g. np.asarray(..., dtype=float)")
+    return x.astype(np.float64)
+
+
+def format_shape(shape):
+    """A shape as Python writes a tuple: ``(5,)`` for one entry, ``*`` for None (any size)."""
+    parts = ["*" if e is None else str(e) for e in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 def check_ndim(name, x, ndims, layout):
@@ -30,8 +48,7 @@ def check_shape(name, x, expected):
     if len(shape) != len(expected) or any(
         e is not None and s != e for s, e in zip(shape, expected)
     ):
-        shown = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
-        raise ValueError(f"{name} must have shape {shown}, got shape {shape}")
+        raise ValueError(f"{name} must have shape {format_shape(expected)}, got shape {shape}")
 
 
 def check_positive_int(name, value):

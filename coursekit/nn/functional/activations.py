@@ -7,8 +7,9 @@ Every ``*_forward(x, ...)`` takes an array of any shape and returns
 Definitions follow ``torch.nn.functional`` so results can be compared.
 """
 
+from typing import Callable, NamedTuple
+
 import numpy as np
-from scipy.special import erf
 
 from ._checks import as_float_array, check_positive_int
 
@@ -109,6 +110,8 @@ def gelu_forward(x, approximate="none"):
     """
     x = as_float_array("x", x)
     if approximate == "none":
+        from scipy.special import erf  # lazy: importing coursekit.nn then needs only NumPy
+
         cdf = 0.5 * (1.0 + erf(x / np.sqrt(2.0)))
         return x * cdf, (x, approximate, cdf)
     if approximate == "tanh":
@@ -205,3 +208,78 @@ def maxout_backward(dout, cache):
     grouped = np.zeros((x_shape[0], x_shape[1] // k, k, *x_shape[2:]), dtype=dout.dtype)
     np.put_along_axis(grouped, winner[:, :, None], dout[:, :, None], axis=2)
     return grouped.reshape(x_shape)
+
+
+def identity_forward(x):
+    """The identity ("linear" activation, no nonlinearity). Returns ``(x, None)``."""
+    return as_float_array("x", x), None
+
+
+def identity_backward(dout, cache):
+    """Gradient of the identity: ``dout`` unchanged."""
+    return dout
+
+
+class Activation(NamedTuple):
+    """One entry of :data:`ACTIVATIONS`.
+
+    forward/backward: the pair above (``backward`` None for ``sign``, which has
+    no useful derivative). gain: the ``nonlinearity`` name passed to
+    :func:`coursekit.nn.init.calculate_gain` for this activation (ELU, GELU and
+    softplus behave like ReLU for x > 0 and use its gain, as common practice).
+    kind: ``"elementwise"`` (f applied to each entry, no parameter to choose
+    for a network layer), ``"parametric"`` (needs an extra argument: prelu's
+    slope, maxout's piece count), ``"threshold"`` (sign: no gradient) or
+    ``"identity"`` (linear: no activation at all).
+    """
+
+    forward: Callable
+    backward: Callable | None
+    gain: str
+    kind: str
+
+
+#: The course's one registry of activations, in teaching order: name -> Activation.
+#: Adding an activation here makes it appear in every explorer and widget that
+#: shows its kind (viz.activations, viz.gradient_flow, viz.playground).
+ACTIVATIONS = {
+    "sign": Activation(sign_forward, None, "linear", "threshold"),
+    "sigmoid": Activation(sigmoid_forward, sigmoid_backward, "sigmoid", "elementwise"),
+    "tanh": Activation(tanh_forward, tanh_backward, "tanh", "elementwise"),
+    "relu": Activation(relu_forward, relu_backward, "relu", "elementwise"),
+    "leaky_relu": Activation(leaky_relu_forward, leaky_relu_backward, "leaky_relu", "elementwise"),
+    "prelu": Activation(prelu_forward, prelu_backward, "leaky_relu", "parametric"),
+    "elu": Activation(elu_forward, elu_backward, "relu", "elementwise"),
+    "softplus": Activation(softplus_forward, softplus_backward, "relu", "elementwise"),
+    "gelu": Activation(gelu_forward, gelu_backward, "relu", "elementwise"),
+    "maxout": Activation(maxout_forward, maxout_backward, "linear", "parametric"),
+    "linear": Activation(identity_forward, identity_backward, "linear", "identity"),
+}
+
+
+def activation_names(*kinds):
+    """Names in :data:`ACTIVATIONS` (teaching order) whose kind is one of ``kinds`` (all if none)."""
+    unknown = set(kinds) - {a.kind for a in ACTIVATIONS.values()}
+    if unknown:
+        raise ValueError(f"unknown activation kind(s) {sorted(unknown)}; kinds are "
+                         f"elementwise, parametric, threshold, identity")
+    return tuple(n for n, a in ACTIVATIONS.items() if not kinds or a.kind in kinds)
+
+
+def get_activation(name, allowed=None):
+    """The :class:`Activation` called ``name``; ``allowed`` (names) narrows the choice.
+
+    Raises ``ValueError`` naming the allowed activations for an unknown name.
+    """
+    allowed = tuple(ACTIVATIONS) if allowed is None else tuple(allowed)
+    if name not in allowed:
+        raise ValueError(f"activation must be one of {allowed}, got {name!r}")
+    return ACTIVATIONS[name]
+
+
+def activation_gain(name):
+    """The initialisation gain for a layer followed by activation ``name``
+    (``init.calculate_gain`` of the registry's ``gain`` entry)."""
+    from coursekit.nn.init import calculate_gain
+
+    return calculate_gain(get_activation(name).gain)

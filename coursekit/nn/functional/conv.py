@@ -13,12 +13,31 @@ Output size per axis: ``(n + 2p - d (k - 1) - 1) // s + 1``.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._checks import as_float_array, check_ndim, check_nonnegative_int, check_shape, pair
+from ._checks import (
+    as_float_array,
+    check_ndim,
+    check_nonnegative_int,
+    check_positive_int,
+    check_shape,
+    pair,
+)
 
 
-def conv_output_size(n, k, stride=1, padding=0, dilation=1):
-    """Output length of a convolution along one axis: ``(n + 2p - d(k-1) - 1) // s + 1``."""
-    return (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+def conv_output_size(n, kernel_size, *, stride=1, padding=0, dilation=1):
+    """Output length of a convolution along one axis: ``(n + 2p - d(k-1) - 1) // s + 1``.
+
+    n: input length; kernel_size: k. ``stride``, ``padding`` and ``dilation`` are
+    keyword-only (their order differs between libraries, so a positional call is a
+    trap). The result is < 1 when the dilated kernel does not fit in the padded
+    input; callers raise their own message (``coursekit.viz.conv.conv_output_size``
+    raises one).
+    """
+    n = check_positive_int("n", n)
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    stride = check_positive_int("stride", stride)
+    padding = check_nonnegative_int("padding", padding)
+    dilation = check_positive_int("dilation", dilation)
+    return (n + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
 
 
 def _im2col(xp, kh, kw, out_h, out_w, stride, dilation):
@@ -77,9 +96,17 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     ``OH = (H + 2 padding - dilation (KH - 1) - 1) // stride + 1`` (same for W).
     """
     x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    b = None if b is None else as_float_array("b", b)
     check_ndim("x", x, (4,), "(N, C, H, W)")
     check_ndim("w", w, (4,), "(F, C, KH, KW)")
     if w.shape[1] != x.shape[1]:
+        if x.shape[3] == w.shape[1]:
+            raise ValueError(
+                f"x must have shape (N, C, H, W) (channels first, as torch) with C = w.shape[1] = "
+                f"{w.shape[1]}; got x shape {x.shape}, which looks channels-last (N, H, W, C): "
+                f"use x.transpose(0, 3, 1, 2)"
+            )
         raise ValueError(
             f"w must have shape (F, C, KH, KW) with C = x.shape[1] = {x.shape[1]} input "
             f"channels; got w shape {w.shape} for x shape {x.shape}"
@@ -87,8 +114,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     stride, padding, dilation = _conv_params(stride, padding, dilation)
     f, c, kh, kw = w.shape
     n, _, h, wd = x.shape
-    out_h = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
-    out_w = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+    out_h = conv_output_size(h, kh, stride=stride[0], padding=padding[0], dilation=dilation[0])
+    out_w = conv_output_size(wd, kw, stride=stride[1], padding=padding[1], dilation=dilation[1])
     if out_h < 1 or out_w < 1:
         raise ValueError(
             f"kernel {(kh, kw)} (dilation {dilation}) does not fit in the padded input "
@@ -134,6 +161,7 @@ def conv1d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     Returns ``(out, cache)`` with out (N, F, OL), ``OL = (L + 2p - d (K-1) - 1) // s + 1``.
     """
     x = as_float_array("x", x)
+    w = as_float_array("w", w)
     check_ndim("x", x, (3,), "(N, C, L)")
     check_ndim("w", w, (3,), "(F, C, K)")
     for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
@@ -160,6 +188,8 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     ``OH = (H - 1) stride - 2 padding + dilation (KH - 1) + output_padding + 1``.
     """
     x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    b = None if b is None else as_float_array("b", b)
     check_ndim("x", x, (4,), "(N, C_in, H, W)")
     check_ndim("w", w, (4,), "(C_in, C_out, KH, KW)")
     if w.shape[0] != x.shape[1]:

@@ -18,11 +18,17 @@ def linear_forward(x, w, b=None):
     Returns ``(out, cache)`` with out (N, ..., out_features).
     """
     x = as_float_array("x", x)
+    w = as_float_array("w", w)
+    b = None if b is None else as_float_array("b", b)
     check_ndim("w", w, (2,), "(out_features, in_features)")
     if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        hint = ""
+        if x.ndim >= 1 and x.shape[-1] == w.shape[0]:
+            hint = (f"; w is (out_features, in_features) as in torch: a weight of shape {w.shape} in "
+                    f"the (in_features, out_features) layout (CS231n's) needs w.T")
         raise ValueError(
             f"x must have shape (N, ..., in_features) with in_features = w.shape[1] = "
-            f"{w.shape[1]}; got x shape {x.shape}"
+            f"{w.shape[1]}; got x shape {x.shape}{hint}"
         )
     out = x @ w.T
     if b is not None:
@@ -54,6 +60,7 @@ def embedding_forward(indices, w):
     Returns ``(out, cache)`` with out (*indices.shape, D).
     """
     indices = np.asarray(indices)
+    w = as_float_array("w", w)
     check_ndim("w", w, (2,), "(num_embeddings, embedding_dim)")
     if not np.issubdtype(indices.dtype, np.integer):
         raise ValueError(f"indices must be an integer array, got dtype {indices.dtype}")

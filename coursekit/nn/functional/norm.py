@@ -50,6 +50,7 @@ def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5)
     Returns ``(out, cache)``, out shaped like x.
     """
     x = as_float_array("x", x)
+    gamma, beta = as_float_array("gamma", gamma), as_float_array("beta", beta)
     check_ndim("x", x, (2, 4), "(N, D) or (N, C, H, W)")
     check_shape("gamma", gamma, (x.shape[1],))
     check_shape("beta", beta, (x.shape[1],))
@@ -102,7 +103,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     Returns ``(out, cache)``, out shaped like x.
     """
     x = as_float_array("x", x)
-    gamma, beta = np.asarray(gamma), np.asarray(beta)
+    gamma, beta = as_float_array("gamma", gamma), as_float_array("beta", beta)
     k = gamma.ndim
     if k == 0 or x.ndim < k + 1 or x.shape[-k:] != gamma.shape:
         raise ValueError(
@@ -141,8 +142,10 @@ def groupnorm_forward(x, gamma, beta, num_groups, eps=1e-5):
         raise ValueError(f"num_groups must divide the number of channels C = {c}, "
                          f"got num_groups={g}")
     if gamma is not None:
+        gamma = as_float_array("gamma", gamma)
         check_shape("gamma", gamma, (c,))
     if beta is not None:
+        beta = as_float_array("beta", beta)
         check_shape("beta", beta, (c,))
     grouped = x.reshape(n, g, -1)  # (N, G, C/G * H * W): one row per (example, group)
     xhat, inv_std, _, _ = _normalize(grouped, (2,), eps)

@@ -13,13 +13,33 @@ import numpy as np
 from ._checks import as_float_array, check_ndim, check_shape
 from .activations import sigmoid
 
+_GATES = {1: "", 3: " (gates r, z, n)", 4: " (gates i, f, g, o)"}
+
 
 def _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, gates, x_layout):
-    """Validate a recurrent layer's inputs; returns the hidden size H."""
+    """Convert and validate a recurrent layer's inputs.
+
+    Returns ``(hidden, h_prev, w_ih, w_hh, b_ih, b_hh)`` as float arrays (None stays None).
+    The hidden size H is w_ih.shape[0] / gates; weights sized for a plain RNN (w_ih
+    (H, D), w_hh (H, H)) given to an LSTM or GRU blame ``w_ih``, which needs gates*H rows.
+    """
+    w_ih, w_hh = as_float_array("w_ih", w_ih), as_float_array("w_hh", w_hh)
+    b_ih = None if b_ih is None else as_float_array("b_ih", b_ih)
+    b_hh = None if b_hh is None else as_float_array("b_hh", b_hh)
+    h_prev = None if h_prev is None else as_float_array("h_prev", h_prev)
     check_ndim("w_ih", w_ih, (2,), f"({gates}*H, D)")
     check_ndim("w_hh", w_hh, (2,), f"({gates}*H, H)")
-    if w_ih.shape[0] % gates:
-        raise ValueError(f"w_ih must have shape ({gates}*H, D), got {w_ih.shape}")
+    rnn_sized = gates > 1 and w_hh.shape[0] == w_hh.shape[1] == w_ih.shape[0]
+    if w_ih.shape[0] % gates or rnn_sized:
+        hidden = w_hh.shape[1]
+        hint = ""
+        if rnn_sized:
+            hint = (f"; these look like weights sized for a plain RNN (H rows each): "
+                    f"stack the {gates} gate blocks{_GATES[gates]} into {gates}*H = {gates * hidden} "
+                    f"rows in w_ih and w_hh")
+        raise ValueError(
+            f"w_ih must have shape ({gates}*H, D) = ({gates * hidden}, D) with H = w_hh.shape[1] = "
+            f"{hidden}, one block of H rows per gate{_GATES[gates]}; got w_ih shape {w_ih.shape}{hint}")
     hidden = w_ih.shape[0] // gates
     check_shape("w_hh", w_hh, (gates * hidden, hidden))
     if x.shape[-1] != w_ih.shape[1]:
@@ -30,7 +50,7 @@ def _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, gates, x_layout):
     for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
         if b is not None:
             check_shape(name, b, (gates * hidden,))
-    return hidden
+    return hidden, h_prev, w_ih, w_hh, b_ih, b_hh
 
 
 def _affine(x, w, b):
@@ -54,7 +74,7 @@ def rnn_step_forward(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 1, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 1, "(N, D)")
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     a = _affine(x, w_ih, b_ih) + _affine(h_prev, w_hh, b_hh)
@@ -70,10 +90,15 @@ def rnn_step_backward(dh, cache):
     return (da @ w_ih, da @ w_hh) + _weight_grads(da, da, x, h_prev, has_bias)
 
 
-def _sequence_setup(x, h0, hidden_size_from, gates):
+def _sequence_setup(x, h0, w_hh):
+    """x as a float (N, T, D) array and the first hidden state (zeros (N, H) if h0 is None)."""
     x = as_float_array("x", x)
+    if x.ndim == 2:
+        raise ValueError(f"x must have shape (N, T, D) (3-D), got shape {x.shape}; "
+                         f"one sequence of T = {x.shape[0]} steps? use x[None] (a batch of 1)")
     check_ndim("x", x, (3,), "(N, T, D)")
-    hidden = hidden_size_from.shape[0] // gates
+    check_ndim("w_hh", w_hh, (2,), "(gates*H, H)")
+    hidden = np.shape(w_hh)[1]
     return x, (np.zeros((x.shape[0], hidden), dtype=x.dtype) if h0 is None else h0)
 
 
@@ -83,8 +108,8 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     x: (N, T, D); h0: (N, H) or None (zeros). Returns ``(hs, cache)`` with hs (N, T, H),
     the hidden state after every step (``hs[:, -1]`` is the final one).
     """
-    x, h = _sequence_setup(x, h0, w_ih, 1)
-    _check_weights(x, h, w_ih, w_hh, b_ih, b_hh, 1, "(N, T, D)")
+    x, h = _sequence_setup(x, h0, w_hh)
+    _, h, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h, w_ih, w_hh, b_ih, b_hh, 1, "(N, T, D)")
     hs, caches = [], []
     for t in range(x.shape[1]):
         h, step_cache = rnn_step_forward(x[:, t], h, w_ih, w_hh, b_ih, b_hh, nonlinearity)
@@ -131,7 +156,8 @@ def lstm_step_forward(x, h_prev, c_prev, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 4, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 4, "(N, D)")
+    c_prev = as_float_array("c_prev", c_prev)
     check_shape("c_prev", c_prev, h_prev.shape)
     a = _affine(x, w_ih, b_ih) + _affine(h_prev, w_hh, b_hh)
     ai, af, ag, ao = np.split(a, 4, axis=1)
@@ -164,8 +190,8 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
     Returns ``(hs, cache)`` with hs (N, T, H); ``cache["cs"]`` (N, T, H) holds the cell
     states (``cache["cs"][:, -1]`` is torch's ``c_n``).
     """
-    x, h = _sequence_setup(x, h0, w_ih, 4)
-    _check_weights(x, h, w_ih, w_hh, b_ih, b_hh, 4, "(N, T, D)")
+    x, h = _sequence_setup(x, h0, w_hh)
+    _, h, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h, w_ih, w_hh, b_ih, b_hh, 4, "(N, T, D)")
     c = np.zeros_like(h) if c0 is None else c0
     hs, cs, caches = [], [], []
     for t in range(x.shape[1]):
@@ -193,7 +219,7 @@ def gru_step_forward(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 3, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 3, "(N, D)")
     xr, xz, xn = np.split(_affine(x, w_ih, b_ih), 3, axis=1)
     hr, hz, hn = np.split(_affine(h_prev, w_hh, b_hh), 3, axis=1)
     r, z = sigmoid(xr + hr), sigmoid(xz + hz)
@@ -217,8 +243,8 @@ def gru_step_backward(dh, cache):
 def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
     """Run a GRU over a sequence. x: (N, T, D); h0: (N, H) or None.
     Returns ``(hs, cache)`` with hs (N, T, H)."""
-    x, h = _sequence_setup(x, h0, w_ih, 3)
-    _check_weights(x, h, w_ih, w_hh, b_ih, b_hh, 3, "(N, T, D)")
+    x, h = _sequence_setup(x, h0, w_hh)
+    _, h, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h, w_ih, w_hh, b_ih, b_hh, 3, "(N, T, D)")
     hs, caches = [], []
     for t in range(x.shape[1]):
         h, step_cache = gru_step_forward(x[:, t], h, w_ih, w_hh, b_ih, b_hh)
