@@ -330,7 +330,11 @@ def key_terms(notebook_path: Path) -> list[str]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if cell["cell_type"] != "markdown" or not re.search(r"^#+\s*key terms", source, re.I | re.M):
             continue
-        for row in source.splitlines():
+        # only the table under the "Key terms" heading (a cell may hold other sections)
+        lines = source.splitlines()
+        start = next(i for i, line in enumerate(lines) if re.match(r"^#+\s*key terms", line, re.I))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+        for row in lines[start + 1:end]:
             columns = [column.strip() for column in row.strip().strip("|").split("|")]
             if len(columns) < 2 or set(columns[0]) <= set("-: ") or columns[0].lower() == "english":
                 continue
