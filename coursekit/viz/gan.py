@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
 from coursekit.data import make_gaussian_mixture
+
+# torch is imported where the networks are built and trained, not at module level, so that
+# importing coursekit.viz or coursekit.widgets stays torch-free (tests/test_layers.py).
 
 __all__ = ["ToyGANConfig", "ToyGAN", "modes_covered", "discriminator_surface", "plot_gan_state",
            "plot_gan_losses", "plot_mode_shares", "GENERATOR_LOSSES"]
@@ -48,7 +49,9 @@ class ToyGANConfig:
         return asdict(self)
 
 
-def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
+def _mlp(n_in: int, hidden: int, n_out: int):
+    from torch import nn
+
     return nn.Sequential(nn.Linear(n_in, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
                          nn.LeakyReLU(0.2), nn.Linear(hidden, n_out))
 
@@ -57,6 +60,8 @@ class ToyGAN:
     """Generator G: z (latent_dim) -> point (2); discriminator D: ``pack`` points -> one logit."""
 
     def __init__(self, config: ToyGANConfig | None = None, **overrides):
+        import torch
+
         config = config or ToyGANConfig(**overrides)
         if config.generator_loss not in GENERATOR_LOSSES:
             raise ValueError(f"generator_loss must be one of {GENERATOR_LOSSES}, got {config.generator_loss!r}")
@@ -77,6 +82,8 @@ class ToyGAN:
         self._fixed_z = torch.randn(1000, config.latent_dim, generator=torch.Generator().manual_seed(10_000))
 
     def _z(self, n):
+        import torch
+
         return torch.randn(n, self.config.latent_dim, generator=self.generator_rng)
 
     def _logits(self, points):
@@ -90,6 +97,9 @@ class ToyGAN:
         the min-max game's own term). ``stop``: an object with ``is_set()``
         (a ``threading.Event``) checked before every update.
         """
+        import torch
+        from torch import nn
+
         bce = nn.functional.binary_cross_entropy_with_logits
         b = self.config.batch_size
         for _ in range(n_steps):
@@ -121,6 +131,8 @@ class ToyGAN:
 
     def sample(self, n: int = 1000) -> np.ndarray:
         """Generated points (n, 2) from a fixed set of codes (the same z at every call)."""
+        import torch
+
         z = self._fixed_z[:n] if n <= len(self._fixed_z) else torch.randn(
             n, self.config.latent_dim, generator=torch.Generator().manual_seed(10_000))
         with torch.no_grad():
@@ -128,6 +140,8 @@ class ToyGAN:
 
     def discriminator_probability(self, points) -> np.ndarray:
         """D's probability "real" for single points (n, 2); packed inputs repeat the point."""
+        import torch
+
         points = torch.tensor(np.asarray(points), dtype=torch.float32)
         with torch.no_grad():
             return torch.sigmoid(self.D(points.repeat(1, self.config.pack))).numpy()[:, 0].astype(float)
