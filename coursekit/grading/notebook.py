@@ -7,9 +7,13 @@
   cleared and read-only cells carry a checksum and ``editable: false``.
 - ``read_submission(path)``: a student's file as a list of plain cell dicts, or
   ``SubmissionError`` with the reason (bad JSON, not a notebook, ...).
-- ``rebuild(release, cells)``: the release notebook with only the student's answer
-  cells pasted in, matched by id, then metadata, then first line, then position.
-  Everything else (read-only cells, their order, their text) comes from the release.
+- ``rebuild(release, cells)``: the release notebook with the student's answer
+  cells pasted in (matched by id, then metadata, then first line, then position) and
+  the code cells the student added run where the student put them (after the cell
+  they follow), as ``check()`` runs them. Read-only cells (their order, their text)
+  come from the release.
+- ``annotate_questions(release, questions)``: which questions each answer cell
+  answers (feedback names cells by question, ``messages.cell_label``).
 """
 
 from __future__ import annotations
@@ -205,18 +209,58 @@ def _first_line(source: str) -> str:
     return ""
 
 
+def annotate_questions(release, questions: dict[str, list[str]]) -> None:
+    """Write into each answer cell's metadata which questions it answers.
+
+    ``questions`` maps a question id to the names its tests look up (``model.coef_``
+    counts as ``model``); an answer cell answers the questions whose names it defines.
+    Feedback then names the cell by its question (``messages.cell_label``).
+    """
+    for cell in release["cells"]:
+        meta = cell["metadata"].get("coursekit", {})
+        if meta.get("kind") != "answer":
+            continue
+        defined = set(_defined_names(cell["source"]))
+        meta["questions"] = [qid for qid, names in questions.items()
+                             if defined & {name.split(".")[0] for name in names}]
+
+
+def _release_index(release) -> tuple[dict, dict]:
+    """``(read-only id -> release position, stripped source -> release position)``."""
+    by_id, by_source = {}, {}
+    for position, cell in enumerate(release["cells"]):
+        meta = cell["metadata"]["coursekit"]
+        if meta["kind"] == "readonly":
+            by_id[meta["id"]] = position
+            if cell["cell_type"] == "code":
+                by_source.setdefault(cell["source"].strip(), position)
+    return by_id, by_source
+
+
 def rebuild(release, cells: list[dict]):
-    """Paste the student's answer cells into a copy of the release notebook.
+    """The notebook the grader runs: the release, the student's answer cells, and the
+    code cells the student added, where the student put them.
 
     Each answer cell is found by id, then by ``metadata.coursekit.id``, then by its
     first line, then by the first name it defines, then by position (same number of
     code cells). Cells that are copies of read-only cells are never answers.
+    Read-only cells always come from the release (their text, their order).
+
+    Every other code cell of the submission (a helper the student wrote in a new cell,
+    half of an answer split in two, an older copy of an answer) is *added*: it runs
+    right after the release cell that it follows in the submission (the last
+    read-only or answer cell above it), so that grading runs what ``check()`` ran.
+    Added cells get ``metadata.coursekit = {"id": "added-N", "kind": "added",
+    "after": id, "after_label": ...}``. Markdown the student added is left out (it
+    does not run).
 
     ``release`` is plain data (``plain_notebook``); so is the result.
 
     Returns ``(notebook, notes)``; notes say what the matching had to do (missing
     answers, edited read-only cells, duplicates) for the feedback file.
     """
+    from coursekit.grading.messages import cell_label
+
     rebuilt = copy.deepcopy(release)
     notes: list[str] = []
     code = [c for c in cells if c["cell_type"] == "code"]
@@ -232,21 +276,29 @@ def rebuild(release, cells: list[dict]):
     for cell in cells:  # edited read-only cells: noted, ignored
         original = readonly.get(cell["id"])
         if original is not None and checksum(cell["source"]) != checksum(original["source"]):
-            notes.append(f"read-only cell {cell['id']} was edited; the original was used")
+            notes.append(f"{cell_label(original['metadata']['coursekit'], original['source'])} "
+                         "was edited; the original was used")
     # answer cells candidates: code cells that are not copies of read-only cells
     candidates = [i for i, c in enumerate(code) if c["source"].strip() not in readonly_sources]
     used: set[int] = set()
     answers = [c for c in rebuilt["cells"] if c["metadata"]["coursekit"]["kind"] == "answer"]
     release_code = [c for c in release["cells"] if c["cell_type"] == "code"]
 
+    def label_of(cell_id):
+        cell = next(c for c in release["cells"] if c["metadata"]["coursekit"]["id"] == cell_id)
+        return cell_label(cell["metadata"]["coursekit"], cell["source"])
+
     def pick(matches, how, cell_id):
         matches = [i for i in matches if i not in used]
         if not matches:
             return None
         if len(matches) > 1:
-            notes.append(f"{len(matches)} cells match {cell_id} ({how}); the last one was used")
+            notes.append(f"{len(matches)} cells match {label_of(cell_id)} ({how}); the last "
+                         "one was graded as the answer, the others ran where they are")
         return matches[-1]
 
+    answer_at: dict[int, int] = {}  # student code index -> release position
+    position_of = {c["metadata"]["coursekit"]["id"]: p for p, c in enumerate(rebuilt["cells"])}
     for answer in answers:
         cell_id = answer["metadata"]["coursekit"]["id"]
         chosen = pick([i for i in candidates if code[i]["id"] == cell_id], "by id", cell_id)
@@ -267,9 +319,52 @@ def rebuild(release, cells: list[dict]):
             if position in candidates and position not in used:
                 chosen = position
         if chosen is None:
-            notes.append(f"answer cell {cell_id} was not found in the submission; "
-                         "it was graded as unanswered")
+            notes.append(f"{label_of(cell_id)} was not found in the submission; it was "
+                         "graded as unanswered")
             continue
         used.add(chosen)
+        answer_at[chosen] = position_of[cell_id]
         answer["source"] = code[chosen]["source"]
+    _insert_added_cells(rebuilt, code, answer_at, notes)
     return rebuilt, notes
+
+
+def _insert_added_cells(rebuilt, code: list[dict], answer_at: dict, notes: list) -> None:
+    """Put the student's other code cells after the release cell they follow."""
+    from coursekit.grading.messages import cell_label
+
+    by_id, by_source = _release_index(rebuilt)
+    attached: dict[int, list[dict]] = {}  # release position (-1: top) -> added cells
+    anchor = -1
+    for index, cell in enumerate(code):
+        if index in answer_at:
+            anchor = answer_at[index]
+            continue
+        known = by_id.get(cell["id"]) if cell["id"] is not None else None
+        if known is None and _metadata_id(cell) in by_id:
+            known = by_id[_metadata_id(cell)]
+        if known is None:
+            known = by_source.get(cell["source"].strip())
+        if known is not None:  # a read-only cell (its release text runs)
+            anchor = known
+            continue
+        if not cell["source"].strip():
+            continue
+        attached.setdefault(anchor, []).append(cell)
+    if not attached:
+        return
+    cells, number = [], 0
+    for position in range(-1, len(rebuilt["cells"])):
+        if position >= 0:
+            cells.append(rebuilt["cells"][position])
+        for cell in attached.get(position, []):
+            number += 1
+            after = rebuilt["cells"][position] if position >= 0 else None
+            after_meta = after["metadata"]["coursekit"] if after else None
+            meta = {"id": f"added-{number}", "kind": "added",
+                    "after": after_meta["id"] if after else None,
+                    "after_label": cell_label(after_meta, after["source"]) if after else None}
+            cells.append({"cell_type": "code", "id": meta["id"], "source": cell["source"],
+                          "metadata": {"coursekit": meta}, "outputs": [],
+                          "execution_count": None})
+    rebuilt["cells"] = cells
