@@ -94,10 +94,13 @@ def test_rebuild_ignores_edited_readonly_cells_and_notes_problems():
     assert "import numpy as np" in sources and "import os; os._exit(0)" not in sources
     assert _answers(rebuilt)["answer-1"] == "def f(x):\n    return 3"  # the last duplicate
     assert _answers(rebuilt)["answer-2"] == release["cells"][4]["source"]  # unanswered
-    assert any("read-only cell cell-2 was edited" in n for n in notes)
-    assert any("2 cells match answer-1 (by id)" in n for n in notes)
-    assert any("answer cell answer-2 was not found" in n for n in notes)
-    assert [c["id"] for c in rebuilt["cells"]] == [c["id"] for c in release["cells"]]
+    assert "the read-only cell, `import numpy as np` was edited; the original was used" in notes
+    assert any("2 cells match an answer cell, `def f` (by id)" in n for n in notes)
+    assert "an answer cell, `def g` was not found in the submission; it was graded as " \
+        "unanswered" in notes
+    # the older duplicate runs too, where the student put it (as check() runs it)
+    assert [c["id"] for c in rebuilt["cells"]] == ["cell-1", "cell-2", "added-1", "answer-1",
+                                                   "cell-3", "answer-2"]
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -143,3 +146,50 @@ def test_rebuild_notes_a_notebook_of_another_assignment():
     _, notes = rebuild(release, student)
     assert any("this notebook is the exercise '02_mlp_backprop', not '01_linear_models'" in n
                for n in notes)
+
+
+def _sources(notebook):
+    return [(c["metadata"]["coursekit"]["kind"], c["source"]) for c in notebook["cells"]
+            if c["cell_type"] == "code"]
+
+
+def test_added_cells_run_where_the_student_put_them():
+    release = _release()
+    student = _student(("markdown", "# Title", "cell-1", {}),
+                       ("code", "import numpy as np", "cell-2", {}),
+                       ("code", "def helper(x):\n    return 2 * x", "new-1", {}),
+                       ("code", "def f(x):\n    return helper(x)", "answer-1", {}),
+                       ("code", "y = f(1)", "new-2", {}),
+                       ("markdown", "my notes", "new-3", {}),
+                       ("code", "check('q1')", "cell-3", {}),
+                       ("code", "def g(x):\n    return 2", "answer-2", {}))
+    rebuilt, notes = rebuild(release, student)
+    assert notes == []
+    assert _sources(rebuilt) == [
+        ("readonly", "import numpy as np"), ("added", "def helper(x):\n    return 2 * x"),
+        ("answer", "def f(x):\n    return helper(x)"), ("added", "y = f(1)"),
+        ("readonly", "check('q1')"), ("answer", "def g(x):\n    return 2")]
+    added = [c["metadata"]["coursekit"] for c in rebuilt["cells"]
+             if c["metadata"]["coursekit"]["kind"] == "added"]
+    assert [(m["id"], m["after"]) for m in added] == [("added-1", "cell-2"),
+                                                      ("added-2", "answer-1")]
+    assert added[1]["after_label"] == "an answer cell, `def f`"
+    # markdown the student added does not run and is not kept
+    assert all(c["source"] != "my notes" for c in rebuilt["cells"])
+
+
+def test_an_answer_split_in_two_and_a_cell_at_the_top_run_in_order():
+    release = _release()
+    student = _student(("code", "SCALE = 3", None, {}),
+                       ("code", "import numpy as np", None, {}),
+                       ("code", "def f(x):\n    return SCALE * x", None, {}),
+                       ("code", "f_doubled = lambda x: 2 * f(x)", None, {}),
+                       ("code", "check('q1')", None, {}),
+                       ("code", "def g(x):\n    return f_doubled(x)", None, {}))
+    rebuilt, _ = rebuild(release, student)
+    assert _sources(rebuilt) == [
+        ("added", "SCALE = 3"), ("readonly", "import numpy as np"),
+        ("answer", "def f(x):\n    return SCALE * x"),
+        ("added", "f_doubled = lambda x: 2 * f(x)"), ("readonly", "check('q1')"),
+        ("answer", "def g(x):\n    return f_doubled(x)")]
+    assert rebuilt["cells"][0]["metadata"]["coursekit"]["after"] is None

@@ -68,7 +68,16 @@ def test_compare_messages_say_what_is_wrong():
     assert not wrong.ok and "first at index (1,): expected 2, got 2.5" in wrong.message
     assert compare(0.5, 0.5 + 1e-7).ok and not compare(0.5, 0.6).ok
     hidden = compare(expected, np.array([1.0, 2.5, 3.0]), reveal=False)
-    assert "1 of 3 values differ from the expected ones" == hidden.message
+    assert hidden.message == ("1 of 3 values are not within 1e-05 relative (or 1e-08 "
+                              "absolute) of the expected ones")
+    assert "1 of 3 values are not within 1e-05 relative (or 1e-08 absolute) of the expected " \
+        "ones; first at index (1,)" in wrong.message
+    # a forgotten return: a hint, also inside a tuple
+    assert compare(expected, None).message == "got None — did you forget `return`?"
+    assert compare([0.5, expected], [0.5, None]).message == \
+        "item 1: got None — did you forget `return`?"
+    assert compare(None, None).ok
+    assert "(not within 0.01 absolute)" in compare(0.5, 0.6, rtol=0, atol=0.01).message
     assert "2.5" not in hidden.message and "(3,)" not in compare(
         expected, np.ones(2), reveal=False).message
     tup = compare([0.5, np.ones(2)], [0.5, np.zeros(2)])

@@ -35,7 +35,13 @@ from coursekit.grading import sandbox
 from coursekit.grading import secret as secrets
 from coursekit.grading.check import PUBLIC_DIR
 from coursekit.grading.engine import execute
-from coursekit.grading.notebook import add_to_heading, make_release, plain_notebook, write_notebook
+from coursekit.grading.notebook import (
+    add_to_heading,
+    annotate_questions,
+    make_release,
+    plain_notebook,
+    write_notebook,
+)
 from coursekit.grading.scoring import score_test
 from coursekit.grading.spec import MAX_PUBLIC_SHARE, Question, load_questions
 from coursekit.grading.values import encode
@@ -182,6 +188,7 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
     check_public_independent(folder / "tests.py", name, questions, secret)
     release = make_release(source, name)
     add_to_heading(release, heading_note(questions, share))
+    annotate_questions(release, {q.id: [t.target for _, _, t in q.tests()] for q in questions})
     records = test_records(questions)
 
     # expected values: what the reference solution returns on each test's inputs

@@ -88,7 +88,7 @@ def flag_suspicious(notebook: dict) -> list[str]:
     flags = []
     for cell in notebook["cells"]:
         meta = cell.get("metadata", {}).get("coursekit", {})
-        if cell.get("cell_type") != "code" or meta.get("kind") != "answer":
+        if cell.get("cell_type") != "code" or meta.get("kind") not in ("answer", "added"):
             continue
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         for number, line in enumerate(source.splitlines(), 1):
@@ -166,8 +166,7 @@ def grade_one(bundle_dir: Path, submission: Path, name: str, out: Path,
                   uid=uid)
     code_ids = [c["metadata"]["coursekit"]["id"] for c in notebook["cells"]
                 if c["cell_type"] == "code"]
-    extra["cell_errors"] = [f"{code_ids[i]}: {message}" for i, message in
-                            sorted(run.cell_errors.items()) if i < len(code_ids)]
+    extra["cell_errors"] = run.cell_error_lines(notebook)
     extra["notes"] += [_name_cells(note, code_ids) for note in run.notes]
     extra["warnings"] = run.warnings
     extra["runs"] = run.runs

@@ -107,7 +107,7 @@ def at_line(label: str, line: int | None) -> str:
 def timed_out(target: str, seconds: float) -> str:
     """A test whose call did not return: names the function."""
     return (f"`{target}` did not return within {seconds:g} s (an endless loop, or far too "
-            "slow); the other tests ran without it")
+            "slow?); this test was stopped, the others ran")
 
 
 def memory_exhausted(label: str) -> str:
@@ -119,6 +119,12 @@ def cell_hung(label: str, seconds: float | None = None) -> str:
     limit = f" within {seconds:g} s" if seconds else ""
     return (f"{label} did not finish{limit}; it was skipped and the notebook was run "
             "again without it")
+
+
+def skipped_answer(label: str) -> str:
+    """A test of a question whose answer cell the grader had to skip."""
+    return (f"{label} was skipped by the grader (see the notes: it crashed, hung or used up "
+            "the memory), so what it defines does not exist")
 
 
 def cell_crashed(label: str) -> str:

@@ -9,13 +9,20 @@ executed state that evaluates the question's tests and writes the results.
 Everything it sends is one JSON object per line on file descriptor FD::
 
     {"e": "ready", "warnings": [...]}          sandbox applied
-    {"e": "cell", "i": k} / {"e": "cell_done", "i": k, "error": "..." | null}
+    {"e": "cell", "i": k} / {"e": "cell_done", "i": k, "error": "..." | null,
+                                 "mem": bytes of address space after the cell,
+                                 "cell": j, "line": n}   (where the error was raised:
+                                 code cell j, line n of it; absent when unknown)
     {"e": "cells_done"}                          then the parent writes the tests' inputs
                                                  (the plan) to stdin and closes it
     {"e": "question", "q": "q1"}
+    {"e": "test", "q": "q1", "t": "hidden/0"}    each test runs in a fork of its own,
+                                                 killed after the per-test time limit
     {"e": "result", "q": "q1", "t": "hidden/0", "value": <encoded>}  or  "error", "etype"
+                                                 (+ "cell", "line" where it was raised)
                                                  (+ "warning", "wtype" when a test run with
                                                  warnings="error" warned)
+                                                 or "timeout": seconds (the test was killed)
     {"e": "question_done", "q": "q1", "status": "..."}
     {"e": "done"}
 
@@ -27,9 +34,12 @@ from __future__ import annotations
 
 import builtins
 import json
+import linecache
 import math
 import os
+import signal
 import sys
+import time
 import warnings as warnings_module
 
 import numpy as np
@@ -64,6 +74,40 @@ def _describe_error(error: BaseException) -> str:
     except BaseException:  # a student's __str__ can raise
         text = type(error).__name__
     return text if len(text) <= 500 else text[:497] + "..."
+
+
+#: pseudo file name of each executed cell's code -> code-cell index (from linecache)
+CELL_FILES: dict[str, int] = {}
+
+
+def where(error: BaseException) -> dict:
+    """``{"cell": j, "line": n}``: the innermost frame of the traceback that is notebook
+    code (a syntax error: its own line), or ``{}`` when no cell's code is involved."""
+    try:
+        if isinstance(error, SyntaxError) and error.filename in CELL_FILES and \
+                type(error.lineno) is int:
+            return {"cell": CELL_FILES[error.filename], "line": error.lineno}
+        found = {}
+        traceback = error.__traceback__
+        depth = 0
+        while traceback is not None and depth < 1000:
+            filename = traceback.tb_frame.f_code.co_filename
+            if filename in CELL_FILES:
+                found = {"cell": CELL_FILES[filename], "line": int(traceback.tb_lineno)}
+            traceback = traceback.tb_next
+            depth += 1
+        return found
+    except BaseException:  # noqa: BLE001 - a student's exception may be odd
+        return {}
+
+
+def address_space() -> int | None:
+    """Bytes of this process's address space (what RLIMIT_AS limits), if readable."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def resolve(namespace: dict, target: str):
@@ -227,16 +271,24 @@ def run(job: dict, channel: Channel) -> None:
         guard.restore()
         output = _fresh_output(workdir, output)  # a flood must not make later prints fail
         channel.send(e="cell", i=index)
+        known_files = set(linecache.cache)
+        located = {}
         try:
             result = run_cell(shell, source, store_history=False)
             error = result.error_before_exec or result.error_in_exec
             message = _describe_error(error) if error is not None else None
         except BaseException as exc:  # noqa: BLE001 - anything a cell raises is its own
-            message = _describe_error(exc)
+            error, message = exc, _describe_error(exc)
         if os.getpid() != main_pid:  # a forked copy escaped from a cell: stop it here
             os._exit(0)
         guard.restore()  # before the driver's own code runs again
-        channel.send(e="cell_done", i=index, error=message)
+        for filename in set(linecache.cache) - known_files:
+            if filename.startswith("<"):
+                CELL_FILES[filename] = index
+        if message is not None:
+            located = where(error)
+        error = result = None  # drop the traceback: it may hold a cell's memory
+        channel.send(e="cell_done", i=index, error=message, mem=address_space(), **located)
 
     # only now do the tests' inputs arrive (on stdin): no cell could read them
     channel.send(e="cells_done")
@@ -248,7 +300,8 @@ def run(job: dict, channel: Channel) -> None:
             continue
         guard.restore()
         channel.send(e="question", q=qid)
-        status = _run_question(question, namespace, channel, main_pid)
+        status = _run_question(question, namespace, channel, main_pid,
+                               float(job.get("test_timeout") or 0))
         if os.getpid() != main_pid:
             os._exit(0)
         channel.send(e="question_done", q=qid, status=status)
@@ -284,36 +337,70 @@ def _run_tests(question: dict, namespace: dict, channel: Channel) -> None:
             outcome = run_test(test, namespace)
             message = {**outcome, "value": encode(outcome["value"])}
         except BaseException as exc:  # noqa: BLE001
-            message = {"error": _describe_error(exc), "etype": type(exc).__name__}
+            message = {"error": _describe_error(exc), "etype": type(exc).__name__, **where(exc)}
         line = json.dumps(message, allow_nan=False)
         if len(line) > MAX_MESSAGE_BYTES:
             message = {"error": f"result too large ({len(line) / 2**20:.0f} MB encoded)"}
         channel.send(e="result", q=question["q"], t=test["key"], **message)
 
 
-def _run_question(question: dict, namespace: dict, channel: Channel, main_pid: int) -> str:
-    """Evaluate one question's tests in a forked child (isolation); in-process if fork fails."""
-    try:
-        pid = os.fork()
-    except OSError:
-        _run_tests(question, namespace, channel)
-        return "ran in process (fork failed)"
-    if pid == 0:
-        try:
-            _run_tests(question, namespace, channel)
-        finally:
-            os._exit(0)
+def _wait(pid: int, timeout: float) -> int | None:
+    """The wait status of child ``pid``, or None when it is still running at ``timeout``
+    seconds (0: no limit)."""
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    pause = 0.001
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
-            break
+            done, status = os.waitpid(pid, os.WNOHANG if deadline is not None else 0)
         except ChildProcessError:
-            return "child lost"
+            return -1
         except InterruptedError:
             continue
-    if os.WIFEXITED(status):
-        return f"exit {os.WEXITSTATUS(status)}"
-    return f"killed by signal {os.WTERMSIG(status)}"
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(pause)
+        pause = min(0.05, pause * 2)
+
+
+def _run_question(question: dict, namespace: dict, channel: Channel, main_pid: int,
+                  test_timeout: float = 0.0) -> str:
+    """Evaluate each test of a question in a forked child of its own (isolation: a test
+    that hangs, crashes or fills memory costs that test only); a test still running
+    after ``test_timeout`` seconds is killed. In process if fork fails."""
+    statuses = []
+    for test in question["tests"]:
+        single = {**question, "tests": [test]}
+        channel.send(e="test", q=question["q"], t=test["key"])
+        try:
+            pid = os.fork()
+        except OSError:
+            _run_tests(single, namespace, channel)
+            statuses.append("ran in process (fork failed)")
+            continue
+        if pid == 0:
+            try:
+                _run_tests(single, namespace, channel)
+            finally:
+                os._exit(0)
+        status = _wait(pid, test_timeout)
+        if status is None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait(pid, 0)
+            channel.send(e="result", q=question["q"], t=test["key"], timeout=test_timeout)
+            statuses.append("exit 0")
+        elif status == -1:
+            statuses.append("child lost")
+        elif os.WIFEXITED(status):
+            statuses.append(f"exit {os.WEXITSTATUS(status)}")
+        else:
+            statuses.append(f"killed by signal {os.WTERMSIG(status)}")
+    bad = [s for s in statuses if s != "exit 0"]
+    return bad[0] if bad else "exit 0"
 
 
 def main(argv=None) -> None:

@@ -13,7 +13,10 @@ package data ``check`` uses) is a dict::
 
 An outcome is ``{"value": <plain value>}`` (plus ``"warning"``, ``"wtype"`` when a
 test with ``warnings="error"`` warned), ``{"error": "message", "etype": ...}`` or
-``None``. For ``raises`` tests the expected value is the list of accepted exception
+``None``. Two keys only the grader's own process sets (never the child): ``"notice":
+True`` (the error text is the grader's, e.g. "not answered yet: ..." or a timeout that
+names the function, and is shown for hidden tests too) and ``"where_text"`` (where the
+student's code raised, ``in the answer cell of q4, `def f`, line 3``). For ``raises`` tests the expected value is the list of accepted exception
 names and the value says what the call did (see ``runner.run_test``).
 """
 
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coursekit.grading.messages import unanswered
 from coursekit.grading.values import compare, decode, describe
 
 
@@ -71,7 +75,7 @@ def hidden_error_message(etype: str) -> str:
     """What a hidden test's error may say: a fixed text per exception type, never the
     exception's message (a student could put the hidden inputs in it)."""
     if etype == "NotImplementedError":
-        return "not answered yet (NotImplementedError)"
+        return unanswered()
     if etype == "NameError":
         return ("NameError: a name this test uses is not defined (keep the names from the "
                 "exercise and run every cell)")
@@ -121,8 +125,11 @@ def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> 
                          "nothing back for this test)", **base)
     if "error" in outcome:
         message = str(outcome["error"])
-        if not reveal and "etype" in outcome:  # raised by student code: may carry inputs
-            message = hidden_error_message(str(outcome["etype"]))
+        # "notice": written by the grader itself (unanswered, timed out), safe to show
+        if not reveal and "etype" in outcome and not outcome.get("notice"):
+            message = hidden_error_message(str(outcome["etype"]))  # may carry inputs
+        if type(outcome.get("where_text")) is str:  # made by the grader from line numbers
+            message = f"{message} ({outcome['where_text']})"
         return TestScore(points=0.0, status="error", message=message, **base)
     got = outcome["value"]
     expected = decode(test["expected"])

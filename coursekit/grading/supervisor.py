@@ -25,6 +25,7 @@ from pathlib import Path
 from coursekit.grading.sandbox import processes_of_uid
 
 PR_SET_CHILD_SUBREAPER = 36
+TEST_GRACE = 5.0  # seconds a test may run past the runner's own per-test limit
 MAX_OUTPUT_BYTES = 256 * 2**20
 
 
@@ -141,9 +142,11 @@ def run_child(job_file: Path, workdir: Path, timeout: float, n_questions: int,
     """Run the runner on ``job_file`` and collect its messages, enforcing deadlines.
 
     ``plan`` (the tests' inputs, JSON) is written to the child's stdin only once it
-    reports that every cell ran. The notebook phase has ``timeout`` seconds from the start; each question gets
-    ``timeout`` seconds from its "question" message; the whole run at most
-    ``timeout * (1 + n_questions) + 10``.
+    reports that every cell ran. The notebook phase has ``timeout`` seconds from the
+    start; each question ``timeout`` seconds from its "question" message and each test
+    ``timeout + TEST_GRACE`` seconds from its "test" message (the runner kills a test's
+    fork after ``timeout``: this is the backstop); the whole run at most
+    ``timeout * (1 + n_questions) + 10``, where ``n_questions`` counts the tests too.
     """
     read_fd, write_fd = os.pipe()
     log_path = Path(job_file).parent / "runner.log"
@@ -184,6 +187,9 @@ def run_child(job_file: Path, workdir: Path, timeout: float, n_questions: int,
                 if question is not None and phase != f"question {question}":
                     phase = f"question {question}"
                     phase_deadline = time.monotonic() + timeout
+                if reader.test_started:  # each test has its own deadline
+                    reader.test_started = False
+                    phase_deadline = time.monotonic() + timeout + TEST_GRACE
             if run.too_much_output:
                 break
         # drain what is left, briefly: an escaped grandchild may hold the pipe open
@@ -222,6 +228,7 @@ class _LineReader:
     def __init__(self, run: ChildRun):
         self.run, self.pending, self.received = run, [], 0
         self.eof, self.current_question, self.cells_done = False, None, False
+        self.test_started = False
 
     def feed(self, chunk: bytes | None) -> bool:
         """Consume a chunk; True if new messages arrived."""
@@ -248,6 +255,8 @@ class _LineReader:
                 self.run.messages.append(message)
                 if message["e"] == "question" and type(message.get("q")) is str:
                     self.current_question = message["q"]
+                elif message["e"] == "test":
+                    self.test_started = True
                 elif message["e"] in ("cell", "cell_done"):
                     self.current_question = None
                 elif message["e"] == "cells_done":

@@ -189,7 +189,11 @@ def compare(expected, got, rtol: float = 1e-5, atol: float = 1e-8,
     crosses as a list), dicts key by key. With ``reveal=False`` (hidden tests)
     the message never contains expected values.
     """
+    from coursekit.grading.messages import none_hint, tolerance_words
+
     prefix = f"{where}: " if where else ""
+    if got is None and expected is not None:
+        return Verdict(False, f"{prefix}{none_hint()}")
     if _is_number(expected):
         got_array = _as_numbers(got)
         if got_array is None:
@@ -209,14 +213,16 @@ def compare(expected, got, rtol: float = 1e-5, atol: float = 1e-8,
             return Verdict(True, f"{prefix}ok")
         bad = int((~close).sum())
         if not reveal:
-            return Verdict(False, f"{prefix}{bad} of {close.size} values differ from the "
-                                  "expected ones")
+            return Verdict(False, f"{prefix}{bad} of {close.size} values are not "
+                                  f"{tolerance_words(rtol, atol)} of the expected ones")
         if want.ndim == 0:
-            return Verdict(False, f"{prefix}expected {want.item():.6g}, got {got_array.item():.6g}")
+            return Verdict(False, f"{prefix}expected {want.item():.6g}, got "
+                                  f"{got_array.item():.6g} (not {tolerance_words(rtol, atol)})")
         index = tuple(int(i) for i in np.argwhere(~close)[0])
         return Verdict(
             False,
-            f"{prefix}{bad} of {close.size} values differ (rtol={rtol:g}, atol={atol:g}); "
+            f"{prefix}{bad} of {close.size} values are not {tolerance_words(rtol, atol)} of "
+            "the expected ones; "
             f"first at index {index}: expected {want[index]:.6g}, got {got_array[index]:.6g}; "
             f"largest difference {np.nanmax(np.abs(got_array - want)):.3g}",
         )
