@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,3 +225,78 @@ def test_find_assignments_rejects_a_folder_without_tests(tmp_path):
         find_assignments(tmp_path)
     with pytest.raises(ValueError, match="does not exist"):
         find_assignments(tmp_path / "missing")
+
+
+# ------------------------------------------------------ questions are independent
+DEPENDENT = '''
+from coursekit.grading import Question, call, secret_rng
+
+rng = secret_rng("hidden")
+QUESTIONS = [
+    Question("q1", points=1, hidden=[call("double", rng.normal(size=3))]),
+    Question("q2", points=1, hidden=[call("quadruple", rng.normal(size=3))]{inject}),
+]
+'''
+DEPENDENT_ANSWERS = ["def double(x):\n    return 2 * np.asarray(x)",
+                     "def quadruple(x):\n    return double(double(x))"]
+
+
+def test_assign_refuses_a_question_that_calls_another_questions_answer(tmp_path):
+    from grading_support import make_assignment
+
+    folder = make_assignment(tmp_path / "solutions", "ex_dep", DEPENDENT.format(inject=""),
+                             DEPENDENT_ANSWERS)
+    with pytest.raises(ValueError, match=r"(?s)questions depend on each other.*q2 loses points "
+                                         r"when the other questions are unanswered.*inject"):
+        assign_one(folder, tmp_path / "ex", tmp_path / "b", tmp_path / "p", secret="s")
+
+
+def test_inject_gives_the_reference_definitions_to_a_reusing_question(tmp_path):
+    """With Question(inject=["double"]), assign accepts the set, and a student whose q1 is
+    wrong loses q1 only: q2's tests run with the reference's `double`."""
+    from grading_support import make_assignment, write_notebook
+
+    folder = make_assignment(tmp_path / "solutions", "ex_dep",
+                             DEPENDENT.format(inject=', inject=["double"]'), DEPENDENT_ANSWERS)
+    summary = assign_one(folder, tmp_path / "ex", tmp_path / "b", tmp_path / "p", secret="s")
+    bundle = json.loads((tmp_path / "b" / "ex_dep" / "bundle.json").read_text())
+    assert bundle["questions"][1]["inject"] == {"double": DEPENDENT_ANSWERS[0] + "\n"}
+    public = (tmp_path / "p" / "ex_dep.json").read_text()
+    assert "return 2 * np.asarray(x)" not in public  # students never see the reference
+    release = json.loads(Path(summary["notebook"]).read_text())
+    assert [c["metadata"]["coursekit"].get("questions") for c in release["cells"]
+            if c["metadata"]["coursekit"]["kind"] == "answer"] == [["q1"], ["q2"]]
+    submissions = tmp_path / "subs"
+    for name, double in (("wrong_q1", "3 * np.asarray(x)"), ("blank_q1", None)):
+        notebook = json.loads(Path(summary["notebook"]).read_text())
+        answers = [c for c in notebook["cells"] if c["metadata"]["coursekit"]["kind"] == "answer"]
+        if double is not None:
+            answers[0]["source"] = f"def double(x):\n    return {double}"
+        answers[1]["source"] = DEPENDENT_ANSWERS[1]
+        write_notebook(submissions / f"{name}.ipynb", notebook)
+    out = tmp_path / "out"
+    grade("ex_dep", submissions, out, bundle=tmp_path / "b" / "ex_dep", workers=2, timeout=60,
+          quiet=True)
+    assert read_grades(out) == {"wrong_q1": {"q1": 0.0, "q2": 1.0},
+                                "blank_q1": {"q1": 0.0, "q2": 1.0}}
+    feedback = (out / "blank_q1" / "feedback.md").read_text()
+    assert "not answered yet: the answer cell of q1 still raises NotImplementedError" in feedback
+
+
+@pytest.mark.parametrize("assignment", [
+    pytest.param(p.name, marks=[] if p.name == "02_mlp_backprop" else [pytest.mark.slow])
+    for p in find_assignments(SOLUTIONS)])
+def test_each_question_unanswered_in_turn_costs_only_itself(assigned, assignment):
+    """Leave each question unanswered in turn (its answer cells are the release's stubs):
+    every other question keeps all its points (one run of the reference per question)."""
+    from coursekit.grading.assign import independence_problems
+    from coursekit.grading.notebook import plain_notebook
+
+    root, _ = assigned
+    bundle = json.loads((root / "bundles" / assignment / "bundle.json").read_text())
+    import nbformat
+
+    reference = plain_notebook(nbformat.read(solution_notebook(SOLUTIONS / assignment),
+                                             as_version=4))
+    assert independence_problems(reference, bundle["release"], bundle["questions"],
+                                 keep_only=False) == []

@@ -14,11 +14,14 @@ For each assignment folder (holding ``<assignment>.ipynb`` and ``tests.py``):
 
 Hidden inputs come from ``secret_rng`` and so from the instructor secret
 (``--secret-file FILE`` or ``COURSEKIT_SECRET``; a public default otherwise, see
-``coursekit.grading.secret``). Two checks keep the public part honest:
+``coursekit.grading.secret``). Three checks keep the assignment honest:
 
 - the public tests must not change with the secret (tests.py is imported a second
   time with another secret and its public tests compared), so the committed
   ``exercises/`` and public JSON are the same for every instructor;
+- every question keeps its points when the other questions are unanswered
+  (``independence_problems``: the reference graded once per question with the other
+  answers replaced by their stubs), so a mistake in one costs that one only;
 - the public tests may carry at most ``MAX_PUBLIC_SHARE`` (10 %) of the points:
   their expected values are visible, so a student could hard-code them. ``assign``
   refuses an assignment above it (a warning would scroll past in ``make assign``),
@@ -27,6 +30,7 @@ Hidden inputs come from ``secret_rng`` and so from the instructor secret
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -77,8 +81,10 @@ def solution_notebook(folder: Path) -> Path:
     return notebooks[0]
 
 
-def test_records(questions: list[Question]) -> list[dict]:
-    """One record per question: id, title, points and its tests (no expected values yet)."""
+def question_records(questions: list[Question], reference=None) -> list[dict]:
+    """One record per question: id, title, points and its tests (no expected values yet),
+    and for a question with ``inject`` the reference's definitions of those names
+    (``reference``: the solution notebook, plain data)."""
     records = []
     for question in questions:
         tests = []
@@ -93,14 +99,91 @@ def test_records(questions: list[Question]) -> list[dict]:
                                if test.thresholds else None),
                 "expected": encode(test.expected) if test.has_expected else None,
             })
-        records.append({"id": question.id, "title": question.title,
-                        "points": question.points, "tests": tests})
+        record = {"id": question.id, "title": question.title, "points": question.points,
+                  "tests": tests}
+        if question.inject:
+            record["inject"] = {name: reference_definition(reference, name, question.id)
+                                for name in question.inject}
+        records.append(record)
     return records
 
 
+def reference_definition(reference, name: str, qid: str = "?") -> str:
+    """The source of the top-level ``def``/``class`` ``name`` in the reference's cells
+    (solution markers removed): what the grader injects for ``Question(inject=...)``."""
+    import ast
+
+    from coursekit.grading.notebook import BEGIN_SOLUTION, END_SOLUTION
+
+    for cell in (reference or {}).get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        lines = [line for line in source.splitlines()
+                 if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION)]
+        clean = "\n".join(lines)
+        try:
+            tree = ast.parse(clean)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+                return ast.get_source_segment(clean, node, padded=True) + "\n"
+    raise ValueError(f"{qid}: inject names {name!r}, but no cell of the reference solution "
+                     f"defines `def {name}` or `class {name}` at top level")
+
+
+def stub_other_answers(reference: dict, release: dict, keep: set[str]) -> dict:
+    """The reference with every answer cell that answers none of ``keep`` replaced by
+    its release version (the stub that raises NotImplementedError)."""
+    stubbed = copy.deepcopy(reference)
+    cells = [c for c in stubbed["cells"] if c.get("cell_type") in ("code", "markdown", "raw")]
+    for cell, released in zip(cells, release["cells"]):
+        meta = released["metadata"]["coursekit"]
+        questions = set(meta.get("questions") or [])
+        if meta["kind"] == "answer" and questions and not questions & keep:
+            cell["source"] = released["source"]
+    return stubbed
+
+
+def independence_problems(reference: dict, release: dict, records: list[dict],
+                          timeout: float = 300.0, keep_only: bool = True) -> list[str]:
+    """Questions whose points drop when other questions are unanswered.
+
+    ``keep_only=True`` (what ``assign`` checks): for each question, every other
+    question's answer is its stub; ``False``: for each question, only that one is a
+    stub and every other question must keep its points. One notebook run per question.
+    """
+    problems = []
+    ids = [r["id"] for r in records]
+    for qid in ids:
+        keep = {qid} if keep_only else set(ids) - {qid}
+        graded = [r for r in records if r["id"] in keep]
+        notebook = stub_other_answers(reference, release, keep)
+        run = execute(notebook, plan_of(graded), sandbox.Limits(timeout=timeout),
+                      sandboxed=False, max_runs=1)
+        for record in graded:
+            failing = []
+            for test in record["tests"]:
+                score = score_test(test, run.outcomes.get((record["id"], test["key"])),
+                                   reveal=True)
+                if score.status != "passed":
+                    failing.append(f"{test['label']}: {score.message}")
+            if failing:
+                cause = ("the other questions are unanswered" if keep_only
+                         else f"{qid} is unanswered")
+                problems.append(
+                    f"{record['id']} loses points when {cause} ({'; '.join(failing)[:400]}): "
+                    "a question's tests must call only its own answer. Give shared pieces in "
+                    "a read-only cell, or let the grader put the reference's definitions in "
+                    "place with Question(..., inject=[names])")
+    return problems
+
+
 def plan_of(records: list[dict], visibility: str | None = None) -> list[dict]:
-    """What the runner needs: inputs per test, never expected values."""
-    return [{"q": r["id"], "tests": [
+    """What the runner needs: inputs per test, never expected values (and the
+    reference definitions a question may reuse, ``Question(inject=...)``)."""
+    return [{"q": r["id"], **({"inject": r["inject"]} if r.get("inject") else {}), "tests": [
         {k: t.get(k) for k in PLAN_KEYS}
         for t in r["tests"] if visibility is None or t["visibility"] == visibility]}
         for r in records]
@@ -168,11 +251,14 @@ def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PUBLIC_DIR,
-               timeout: float = 300.0, secret: str | None = None) -> dict:
+               timeout: float = 300.0, secret: str | None = None,
+               check_independence: bool = True) -> dict:
     """Assign one folder; returns a summary (name, questions, points, public share, paths).
 
     ``secret``: the instructor secret (default: ``secret.resolve_secret()``, i.e.
-    ``COURSEKIT_SECRET`` or the public default).
+    ``COURSEKIT_SECRET`` or the public default). ``check_independence``: grade the
+    reference once per question with every other answer replaced by its stub, and
+    refuse the assignment when a question loses points (``independence_problems``).
     """
     folder = Path(folder)
     name = folder.name
@@ -188,11 +274,12 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
     check_public_independent(folder / "tests.py", name, questions, secret)
     release = make_release(source, name)
     add_to_heading(release, heading_note(questions, share))
-    annotate_questions(release, {q.id: [t.target for _, _, t in q.tests()] for q in questions})
-    records = test_records(questions)
+    reference = plain_notebook(source)
+    annotate_questions(release, {q.id: [t.target for _, _, t in q.tests()] for q in questions},
+                       reference)
+    records = question_records(questions, reference)
 
     # expected values: what the reference solution returns on each test's inputs
-    reference = plain_notebook(source)
     run = execute(reference, plan_of(records), sandbox.Limits(timeout=timeout),
                   sandboxed=False, max_runs=1)
     problems = [f"code cell {i + 1}: {error}" for i, error in sorted(run.cell_errors.items())]
@@ -212,6 +299,11 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
     if problems:
         raise ValueError(f"assign {name}: the reference solution is not consistent with "
                          "tests.py:\n  " + "\n  ".join(problems))
+    if check_independence:  # a mistake in one question must cost that question only
+        problems = independence_problems(reference, plain_notebook(release), records, timeout)
+        if problems:
+            raise ValueError(f"assign {name}: questions depend on each other:\n  "
+                             + "\n  ".join(problems))
 
     out.mkdir(parents=True, exist_ok=True)
     write_notebook(release, out / f"{name}.ipynb")
@@ -238,7 +330,8 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
 
 
 def assign(solutions: Path, out: Path, bundle_root: Path = DEFAULT_BUNDLE_ROOT,
-           public_dir: Path = PUBLIC_DIR, secret: str | None = None) -> list[dict]:
+           public_dir: Path = PUBLIC_DIR, secret: str | None = None,
+           check_independence: bool = True) -> list[dict]:
     """Assign every assignment folder under ``solutions`` (with ``secret``, see
     ``assign_one``).
 
@@ -249,7 +342,7 @@ def assign(solutions: Path, out: Path, bundle_root: Path = DEFAULT_BUNDLE_ROOT,
     for folder in find_assignments(Path(solutions)):
         try:
             summaries.append(assign_one(folder, Path(out), Path(bundle_root), Path(public_dir),
-                                        secret=secret))
+                                        secret=secret, check_independence=check_independence))
         except (ValueError, TypeError) as error:
             problems.append(str(error))
     if problems:

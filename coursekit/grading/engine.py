@@ -155,7 +155,8 @@ def execute(notebook: dict, plan: list, limits: sandbox.Limits, sandboxed: bool,
     """Run ``notebook`` (nbformat JSON dict) and the tests in ``plan``.
 
     ``plan`` is ``[{"q": "q1", "tests": [{"key", "kind", "target", "args", "kwargs"}]}]``
-    (inputs only, never expected values).
+    (inputs only, never expected values), with ``"inject": {name: source}`` for a
+    question that reuses other questions' functions (``Question(inject=...)``).
 
     Faults stay local: a cell that crashes the child, hangs, or fills memory and keeps
     it (``memory_culprit``) is skipped and the notebook runs again without it; a test
@@ -173,7 +174,7 @@ def execute(notebook: dict, plan: list, limits: sandbox.Limits, sandboxed: bool,
         pending = known_keys - set(result.outcomes)
         if not pending:
             break
-        todo = [{"q": q["q"], "tests": [t for t in q["tests"] if (q["q"], t["key"]) in pending]}
+        todo = [{**q, "tests": [t for t in q["tests"] if (q["q"], t["key"]) in pending]}
                 for q in plan]
         todo = [q for q in todo if q["tests"]]
         result.runs += 1

@@ -25,10 +25,11 @@ _MAX_FIRST_LINE = 60
 
 
 def first_line(source: str) -> str:
-    """The first line of a cell that is neither blank nor a comment (shortened)."""
+    """The first line of a cell that is neither blank, a comment nor the stub (shortened;
+    ``def f(x):`` is shown as ``def f``)."""
     for line in str(source).splitlines():
         text = line.strip()
-        if text and not text.startswith("#"):
+        if text and not text.startswith("#") and not text.startswith("raise NotImplementedError"):
             if text.startswith("def ") or text.startswith("class "):
                 text = re.split(r"[(:]", text, maxsplit=1)[0]
             return text if len(text) <= _MAX_FIRST_LINE else text[: _MAX_FIRST_LINE - 3] + "..."

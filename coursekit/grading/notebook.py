@@ -209,18 +209,25 @@ def _first_line(source: str) -> str:
     return ""
 
 
-def annotate_questions(release, questions: dict[str, list[str]]) -> None:
+def annotate_questions(release, questions: dict[str, list[str]], reference=None) -> None:
     """Write into each answer cell's metadata which questions it answers.
 
     ``questions`` maps a question id to the names its tests look up (``model.coef_``
-    counts as ``model``); an answer cell answers the questions whose names it defines.
-    Feedback then names the cell by its question (``messages.cell_label``).
+    counts as ``model``); an answer cell answers the questions whose names it defines
+    in the reference solution (``reference``, the instructor's notebook: cell k of the
+    release is its cell k; without it, the release's own text). Feedback then names
+    the cell by its question (``messages.cell_label``).
     """
-    for cell in release["cells"]:
+    sources = None
+    if reference is not None:
+        sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                   for c in reference["cells"] if c["cell_type"] in ("code", "markdown", "raw")]
+    for index, cell in enumerate(release["cells"]):
         meta = cell["metadata"].get("coursekit", {})
         if meta.get("kind") != "answer":
             continue
-        defined = set(_defined_names(cell["source"]))
+        text = sources[index] if sources is not None and index < len(sources) else cell["source"]
+        defined = set(_defined_names(text))
         meta["questions"] = [qid for qid, names in questions.items()
                              if defined & {name.split(".")[0] for name in names}]
 

@@ -208,6 +208,13 @@ class Question:
 
     ``public_share``: the fraction of the points its public tests carry together
     when it has hidden tests too (see the module docstring).
+
+    ``inject``: names of functions (or classes) that other questions' answers define
+    and this question's answer may call, e.g. ``inject=["linear_backward"]`` for a
+    q6 that reuses q4. While this question's tests run, the grader puts the
+    *reference's* definitions of these names in place (taken from the solution
+    notebook at assign time, kept in the bundle only), so a mistake in q4 costs q4
+    alone. ``check()`` does not inject (students never see the reference).
     """
 
     id: str
@@ -216,6 +223,7 @@ class Question:
     public: list = field(default_factory=list)
     hidden: list = field(default_factory=list)
     public_share: float = DEFAULT_PUBLIC_SHARE
+    inject: list = field(default_factory=list)
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not ID_PATTERN.match(self.id):
@@ -234,6 +242,11 @@ class Question:
             setattr(self, kind, tests)
         if not self.public and not self.hidden:
             raise ValueError(f"Question {self.id} has no tests; give public= or hidden=")
+        self.inject = [self.inject] if isinstance(self.inject, str) else list(self.inject)
+        for name in self.inject:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"Question {self.id}: inject must list names of functions "
+                                 f"that other answers define, got {name!r}")
         self.public_share = float(self.public_share)
         if not 0 < self.public_share < 1:
             raise ValueError(f"Question {self.id}: public_share must be a fraction between 0 "

@@ -126,12 +126,17 @@ QUESTIONS = [
     ),
     Question(
         "q6", points=3, title="The full gradient of a two-layer MLP",
+        # q6 reuses q4 and q5: its tests run with the reference's versions of those
+        # functions, so a mistake in q4 or q5 costs only q4 or q5
+        inject=["linear_backward", "relu_layer_backward", "softmax_cross_entropy"],
         public=[call("mlp_loss_and_gradients", *mlp_problem(4, 3, 5, 2, rng=public_rng))],
         hidden=[call("mlp_loss_and_gradients", *mlp_problem(16, 6, 10, 4), weight=2),
                 call("mlp_loss_and_gradients", *mlp_problem(32, 64, 20, 10, scale=0.3),
                      weight=2, note="(digit-sized: 64 inputs, 10 classes)")],
     ),
     Question(
+        # trained with the given autograd_loss_and_gradients (a read-only cell), not
+        # with the student's q6: a wrong q6 does not cost q7
         "q7", points=3, title="An MLP trained on digits",
         public=[accuracy("model", X_val, y_val, thresholds={0.92: 0.5, 0.95: 1.0},
                          note="(the validation digits)")],
