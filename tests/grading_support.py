@@ -22,10 +22,14 @@ ANSWER_OF = {"q1": "answer-1", "q2": "answer-2", "q3": "answer-3", "q4": "answer
 TEST_SECRET = "instructor-secret-of-the-grading-tests"
 
 
-def make_bundle(root: Path, assignment: str = ASSIGNMENT, secret: str = TEST_SECRET) -> dict:
-    """Assign one chapter into ``root`` (exercises, public tests, bundle); returns paths."""
+def make_bundle(root: Path, assignment: str = ASSIGNMENT, secret: str = TEST_SECRET,
+                check_independence: bool = False) -> dict:
+    """Assign one chapter into ``root`` (exercises, public tests, bundle); returns paths.
+
+    ``check_independence``: off by default here (it costs one run per question;
+    tests/test_grading_assign.py checks it for every chapter)."""
     summary = assign_one(SOLUTIONS / assignment, root / "exercises", root / "bundles",
-                         root / "public", secret=secret)
+                         root / "public", secret=secret, check_independence=check_independence)
     return {"bundle": Path(summary["bundle"]), "release": Path(summary["notebook"]),
             "public": root / "public"}
 

@@ -300,3 +300,57 @@ def test_each_question_unanswered_in_turn_costs_only_itself(assigned, assignment
                                              as_version=4))
     assert independence_problems(reference, bundle["release"], bundle["questions"],
                                  keep_only=False) == []
+
+
+# ------------------------------------------------------------- bundle validation
+def test_bundles_and_public_files_are_validated_on_load(tmp_path):
+    from coursekit.grading.bundle import FORMAT, BundleError, load_public
+    from coursekit.grading.check import PUBLIC_DIR as committed
+
+    for path in sorted(committed.glob("*.json")):  # every committed public file is valid
+        assert load_public(path)["format"] == FORMAT, path
+    paths = make_bundle(tmp_path)
+    from coursekit.grading.assign import load_bundle
+
+    bundle_file = paths["bundle"] / "bundle.json"
+    good = json.loads(bundle_file.read_text())
+    assert load_bundle(paths["bundle"])["format"] == FORMAT
+
+    def broken(change, match):
+        data = json.loads(json.dumps(good))
+        change(data)
+        bundle_file.write_text(json.dumps(data))
+        with pytest.raises(BundleError, match=match):
+            load_bundle(paths["bundle"])
+
+    broken(lambda d: d["questions"][2]["tests"][0].update(rtol="tight"),
+           r"bundle.json: questions\[2\].tests\[0\].rtol must be a number >= 0, got 'tight'")
+    broken(lambda d: d["questions"][0]["tests"][1].pop("kind"),
+           r"questions\[0\].tests\[1\].kind is missing")
+    broken(lambda d: d["questions"][3]["tests"][0].update(kind="guess"),
+           r"questions\[3\].tests\[0\].kind must be a string \(one of call, value")
+    broken(lambda d: d.update(format=99), r"has format 99; this coursekit reads format")
+    broken(lambda d: d["release"]["cells"][0]["metadata"].pop("coursekit"),
+           r"release.cells\[0\].metadata.coursekit must give the cell's id and kind")
+    bundle_file.write_text("{oops")
+    with pytest.raises(BundleError, match=r"bundle.json is not valid JSON"):
+        load_bundle(paths["bundle"])
+    public = json.loads((paths["public"] / "01_linear_models.json").read_text())
+    public["questions"][0]["tests"][0]["visibility"] = "hidden"
+    (tmp_path / "bad.json").write_text(json.dumps(public))
+    with pytest.raises(BundleError, match=r"bad.json: questions\[0\].tests\[0\].visibility "
+                                          r"must be public"):
+        load_public(tmp_path / "bad.json")
+
+
+def test_no_grading_class_looks_like_a_pytest_test():
+    """pytest collects classes named Test*: the grading records are named otherwise."""
+    import inspect
+
+    from coursekit.grading import assign as assign_module
+    from coursekit.grading import bundle, scoring, spec
+
+    for module in (spec, scoring, bundle, assign_module):
+        for name, obj in vars(module).items():
+            assert not (inspect.isclass(obj) and name.startswith("Test")), (module, name)
+            assert not (inspect.isfunction(obj) and name.startswith("test")), (module, name)

@@ -193,3 +193,65 @@ def test_an_answer_split_in_two_and_a_cell_at_the_top_run_in_order():
         ("added", "f_doubled = lambda x: 2 * f(x)"), ("readonly", "check('q1')"),
         ("answer", "def g(x):\n    return f_doubled(x)")]
     assert rebuilt["cells"][0]["metadata"]["coursekit"]["after"] is None
+
+
+# --------------------------------------------- what check() accepts, the grader accepts
+def _cell(source, cell_type="code"):
+    return {"cell_type": cell_type, "id": None, "metadata": {}, "source": source,
+            **({"outputs": [], "execution_count": None} if cell_type == "code" else {})}
+
+
+def _check_variants(release):
+    """Correct chapter-01 notebooks a student could hand in after `check()` passed."""
+    from grading_support import honest_answers, student_notebook
+
+    answers = honest_answers()
+
+    def at(notebook, cell_id):
+        return next(i for i, c in enumerate(notebook["cells"]) if c.get("id") == cell_id)
+
+    variants = {}
+    # a helper in a new cell above the answer that uses it
+    notebook = student_notebook(release, {**answers, "answer-1": (
+        "def fit_least_squares(X, y):\n    return _normal_equations(X, y)\n")})
+    notebook["cells"].insert(at(notebook, "answer-1"), _cell(
+        "def _normal_equations(X, y):\n    return np.linalg.solve(X.T @ X, X.T @ y)\n"))
+    variants["helper_cell"] = notebook
+    # the helper below the answer (reordered inside the answer region: defined before
+    # any test calls the answer), and a markdown cell of the student's notes
+    notebook = student_notebook(release, {**answers, "answer-2": answers["answer-2"].replace(
+        "def sigmoid(z):", "def sigmoid_unused(z):") + "\n\ndef sigmoid(z):\n    return _sig(z)\n"})
+    position = at(notebook, "answer-2") + 1
+    notebook["cells"][position:position] = [
+        _cell("My notes: the sigmoid saturates.", "markdown"),
+        _cell("def _sig(z):\n    z = np.asarray(z, dtype=float)\n"
+              "    return np.exp(-np.logaddexp(0.0, -z))\n")]
+    variants["helper_below_and_markdown"] = notebook
+    # an answer split in two cells: the functions, then the line that uses them
+    source = answers["answer-5"]
+    head, tail = source.split("best_lambda =", 1)
+    notebook = student_notebook(release, {**answers, "answer-5": head})
+    notebook["cells"].insert(at(notebook, "answer-5") + 1, _cell("best_lambda =" + tail))
+    variants["split_answer"] = notebook
+    return variants
+
+
+def test_every_variant_that_passes_check_scores_the_same_when_graded(tmp_path):
+    from grading_support import POINTS, make_bundle, read_grades, write_notebook
+
+    from coursekit.grading.check import check_notebook
+    from coursekit.grading.grade import grade
+
+    paths = make_bundle(tmp_path, check_independence=False)
+    release = paths["release"]
+    submissions = tmp_path / "subs"
+    for name, notebook in _check_variants(release).items():
+        path = write_notebook(submissions / f"{name}.ipynb", notebook)
+        report, errors = check_notebook(path, timeout=120)
+        assert report.passed, (name, report.text(), errors)
+    grade("01_linear_models", submissions, tmp_path / "out", bundle=paths["bundle"],
+          workers=2, timeout=60, quiet=True)
+    grades = read_grades(tmp_path / "out")
+    for name in _check_variants(release):
+        assert grades[name] == POINTS, (name, (tmp_path / "out" / name / "feedback.md")
+                                        .read_text()[:3000])

@@ -33,10 +33,22 @@ from __future__ import annotations
 import copy
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
 
 from coursekit.grading import sandbox
 from coursekit.grading import secret as secrets
+from coursekit.grading.bundle import (
+    FORMAT,
+    CaseRecord,
+    PlanCase,
+    PlanQuestion,
+    QuestionRecord,
+    validate_bundle,
+    validate_public,
+    write_json,
+)
+from coursekit.grading.bundle import load_bundle as _load_bundle
 from coursekit.grading.check import PUBLIC_DIR
 from coursekit.grading.engine import execute
 from coursekit.grading.notebook import (
@@ -53,7 +65,7 @@ from coursekit.grading.values import encode
 DEFAULT_BUNDLE_ROOT = Path("build") / "grading"
 BUNDLE_FILE = "bundle.json"
 #: what the runner gets of each test (inputs and how to run them, never expected values)
-PLAN_KEYS = ("key", "kind", "target", "args", "kwargs", "warnings")
+PLAN_KEYS = tuple(f.name for f in fields(PlanCase))
 
 
 def find_assignments(solutions: Path) -> list[Path]:
@@ -82,30 +94,36 @@ def solution_notebook(folder: Path) -> Path:
 
 
 def question_records(questions: list[Question], reference=None) -> list[dict]:
-    """One record per question: id, title, points and its tests (no expected values yet),
-    and for a question with ``inject`` the reference's definitions of those names
-    (``reference``: the solution notebook, plain data)."""
+    """One record per question (``bundle.QuestionRecord`` as a dict): id, title, points
+    and its tests (no expected values yet), and for a question with ``inject`` the
+    reference's definitions of those names (``reference``: the solution notebook)."""
     records = []
     for question in questions:
         tests = []
         for visibility, index, test in question.tests():
-            tests.append({
-                "key": f"{visibility}/{index}", "visibility": visibility, "kind": test.kind,
-                "target": test.target, "label": test.label(), "warnings": test.warnings,
-                "args": encode(test.args), "kwargs": encode(test.kwargs),
-                "rtol": test.rtol, "atol": test.atol,
-                "points": round(question.test_points(test), 6),
-                "thresholds": ([[level, fraction] for level, fraction in test.thresholds.items()]
-                               if test.thresholds else None),
-                "expected": encode(test.expected) if test.has_expected else None,
-            })
-        record = {"id": question.id, "title": question.title, "points": question.points,
-                  "tests": tests}
-        if question.inject:
-            record["inject"] = {name: reference_definition(reference, name, question.id)
-                                for name in question.inject}
-        records.append(record)
+            tests.append(CaseRecord(
+                key=f"{visibility}/{index}", visibility=visibility, kind=test.kind,
+                target=test.target, label=test.label(), warnings=test.warnings,
+                args=encode(test.args), kwargs=encode(test.kwargs),
+                rtol=test.rtol, atol=test.atol,
+                points=round(question.test_points(test), 6),
+                thresholds=([[level, fraction] for level, fraction in test.thresholds.items()]
+                            if test.thresholds else None),
+                expected=encode(test.expected) if test.has_expected else None))
+        inject = {name: reference_definition(reference, name, question.id)
+                  for name in question.inject}
+        records.append(QuestionRecord(question.id, question.title, question.points, tests,
+                                      inject).to_dict())
     return records
+
+
+def plan_of(records: list[dict], visibility: str | None = None) -> list[dict]:
+    """What the runner needs (``bundle.PlanQuestion`` as dicts): inputs per test, never
+    expected values, and the reference definitions a question may reuse."""
+    return [PlanQuestion(r["id"], [PlanCase(**{k: t.get(k) for k in PLAN_KEYS})
+                                   for t in r["tests"]
+                                   if visibility is None or t["visibility"] == visibility],
+                         r.get("inject") or {}).to_dict() for r in records]
 
 
 def reference_definition(reference, name: str, qid: str = "?") -> str:
@@ -180,15 +198,6 @@ def independence_problems(reference: dict, release: dict, records: list[dict],
     return problems
 
 
-def plan_of(records: list[dict], visibility: str | None = None) -> list[dict]:
-    """What the runner needs: inputs per test, never expected values (and the
-    reference definitions a question may reuse, ``Question(inject=...)``)."""
-    return [{"q": r["id"], **({"inject": r["inject"]} if r.get("inject") else {}), "tests": [
-        {k: t.get(k) for k in PLAN_KEYS}
-        for t in r["tests"] if visibility is None or t["visibility"] == visibility]}
-        for r in records]
-
-
 def public_share(questions: list[Question]) -> float:
     """The fraction of the assignment's points its public tests carry."""
     total = sum(q.points for q in questions)
@@ -240,14 +249,6 @@ def heading_note(questions: list[Question], share: float) -> str:
             f"of the {total:g} points ({public:.3g} points); the rest come from hidden tests "
             "that the grader runs on new inputs and held-out data you do not see. Passing "
             "`check` tells you that you are on the right track, not that you have the points.")
-
-
-def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PUBLIC_DIR,
@@ -307,21 +308,20 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
 
     out.mkdir(parents=True, exist_ok=True)
     write_notebook(release, out / f"{name}.ipynb")
-    public = {"assignment": name, "questions": [
+    public = {"format": FORMAT, "assignment": name, "questions": [
         {**{k: r[k] for k in ("id", "title", "points")},
          "hidden_tests": sum(t["visibility"] == "hidden" for t in r["tests"]),
          "tests": [t for t in r["tests"] if t["visibility"] == "public"]} for r in records]}
-    _atomic_write(Path(public_dir) / f"{name}.json",
-                  json.dumps(public, indent=1, sort_keys=True) + "\n")
+    write_json(Path(public_dir) / f"{name}.json", validate_public(public), indent=1)
     bundle_dir = Path(bundle_root) / name
     bundle_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(bundle_dir, 0o700)  # only the grader's user reads expected values
-    bundle = {"assignment": name, "questions": records,
+    bundle = {"format": FORMAT, "assignment": name, "questions": records,
               "release": plain_notebook(release),
               # which secret drew the hidden inputs (a fingerprint, not the secret)
               "secret_id": secrets.secret_id(secret),
               "public_default_secret": secret == secrets.PUBLIC_DEFAULT}
-    _atomic_write(bundle_dir / BUNDLE_FILE, json.dumps(bundle, sort_keys=True), mode=0o600)
+    write_json(bundle_dir / BUNDLE_FILE, validate_bundle(bundle), mode=0o600)
     return {"assignment": name, "questions": len(records),
             "points": sum(r["points"] for r in records),
             "tests": sum(len(r["tests"]) for r in records), "public_share": share,
@@ -351,8 +351,5 @@ def assign(solutions: Path, out: Path, bundle_root: Path = DEFAULT_BUNDLE_ROOT,
 
 
 def load_bundle(bundle_dir: Path) -> dict:
-    path = Path(bundle_dir) / BUNDLE_FILE
-    if not path.is_file():
-        raise ValueError(f"no grading bundle at {path}: run `coursekit assign solutions/ "
-                         f"--out exercises/` first (or pass --bundle DIR)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The validated bundle in ``bundle_dir`` (``bundle.load_bundle``)."""
+    return _load_bundle(bundle_dir, BUNDLE_FILE)

@@ -45,7 +45,7 @@ class CheckReport:
     """Scores of the public tests that were run."""
 
     assignment: str
-    scores: dict = field(default_factory=dict)  # question id -> [TestScore]
+    scores: dict = field(default_factory=dict)  # question id -> [scoring.Score]
     hidden: dict = field(default_factory=dict)  # question id -> number of hidden tests
 
     @property

@@ -32,7 +32,7 @@ from coursekit.grading.values import compare, decode, describe
 
 
 @dataclass(frozen=True)
-class TestScore:
+class Score:
     """Points earned by one test, its status (passed / partial / failed / error) and why."""
 
     key: str
@@ -113,7 +113,7 @@ def _raises_verdict(expected: list, got, reveal: bool) -> tuple[bool, str]:
                    "not shown)")
 
 
-def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> TestScore:
+def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> Score:
     """Score one outcome; ``reveal`` defaults to True for public tests only."""
     if reveal is None:
         reveal = test["visibility"] == "public"
@@ -121,7 +121,7 @@ def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> 
     base = dict(key=test["key"], label=test["label"], visibility=test["visibility"],
                 max_points=max_points)
     if outcome is None:
-        return TestScore(points=0.0, status="error", message="no result (the grader got "
+        return Score(points=0.0, status="error", message="no result (the grader got "
                          "nothing back for this test)", **base)
     if "error" in outcome:
         message = str(outcome["error"])
@@ -130,7 +130,7 @@ def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> 
             message = hidden_error_message(str(outcome["etype"]))  # may carry inputs
         if type(outcome.get("where_text")) is str:  # made by the grader from line numbers
             message = f"{message} ({outcome['where_text']})"
-        return TestScore(points=0.0, status="error", message=message, **base)
+        return Score(points=0.0, status="error", message=message, **base)
     got = outcome["value"]
     expected = decode(test["expected"])
     if test.get("warnings") == "error" and "warning" in outcome:
@@ -139,7 +139,7 @@ def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> 
         else:
             shown = _known_name(str(outcome.get("wtype")), Warning) or "a warning"
             message = f"raised {shown} (a warning counts as a failure in this test)"
-        return TestScore(points=0.0, status="failed", message=message, **base)
+        return Score(points=0.0, status="failed", message=message, **base)
     if test["kind"] == "raises":
         ok, message = _raises_verdict(expected, got, reveal)
         credit = 1.0 if ok else 0.0
@@ -149,5 +149,5 @@ def score_test(test: dict, outcome: dict | None, reveal: bool | None = None) -> 
         verdict = compare(expected, got, test["rtol"], test["atol"], reveal=reveal)
         credit, message = (1.0 if verdict.ok else 0.0), verdict.message
     status = "passed" if credit == 1.0 else ("partial" if credit > 0 else "failed")
-    return TestScore(points=round(max_points * credit, 6), status=status, message=message,
+    return Score(points=round(max_points * credit, 6), status=status, message=message,
                      **base)

@@ -54,7 +54,7 @@ WARNING_MODES = (None, "error")
 
 
 @dataclass
-class Test:
+class GradedTest:
     """One test: what to evaluate in the student's namespace and how to score it."""
 
     kind: str  # "call" | "value" | "accuracy" | "raises"
@@ -123,7 +123,7 @@ def _check_warnings(warnings) -> str | None:
 
 def call(target: str, *args, kwargs: dict | None = None, rtol: float = 1e-5,
          atol: float = 1e-8, weight: float = 1.0, expected=_NOT_GIVEN, note: str = "",
-         warnings: str | None = None) -> Test:
+         warnings: str | None = None) -> GradedTest:
     """Test ``target(*args, **kwargs)`` against the reference's result on the same inputs.
 
     ``warnings="error"``: any warning raised while the call runs (e.g. NumPy's
@@ -132,7 +132,7 @@ def call(target: str, *args, kwargs: dict | None = None, rtol: float = 1e-5,
     the call, so an ``np.seterr(all="ignore")`` elsewhere does not hide it.
     """
     plain_args, plain_kwargs = _plain_inputs(args, kwargs or {})
-    return Test("call", _check_target(target), plain_args, plain_kwargs,
+    return GradedTest("call", _check_target(target), plain_args, plain_kwargs,
                 _check_tolerance("rtol", rtol), _check_tolerance("atol", atol),
                 _check_weight(weight), None,
                 expected if expected is _NOT_GIVEN else to_plain(expected), note,
@@ -148,7 +148,7 @@ def _exception_name(exception) -> str:
 
 
 def raises(target: str, *args, kwargs: dict | None = None, exception=ValueError,
-           weight: float = 1.0, note: str = "") -> Test:
+           weight: float = 1.0, note: str = "") -> GradedTest:
     """Test that ``target(*args, **kwargs)`` raises ``exception`` (or a subclass of it).
 
     ``exception`` is an exception class or a tuple of them (any one passes). Returning
@@ -160,20 +160,20 @@ def raises(target: str, *args, kwargs: dict | None = None, exception=ValueError,
         raise ValueError("exception must name at least one exception class")
     names = [_exception_name(cls) for cls in classes]
     plain_args, plain_kwargs = _plain_inputs(args, kwargs or {})
-    return Test("raises", _check_target(target), plain_args, plain_kwargs, 0.0, 0.0,
+    return GradedTest("raises", _check_target(target), plain_args, plain_kwargs, 0.0, 0.0,
                 _check_weight(weight), None, names, note)
 
 
 def value(target: str, rtol: float = 1e-5, atol: float = 1e-8, weight: float = 1.0,
-          expected=_NOT_GIVEN, note: str = "") -> Test:
+          expected=_NOT_GIVEN, note: str = "") -> GradedTest:
     """Test the student's variable ``target`` against the reference's."""
-    return Test("value", _check_target(target), [], {}, _check_tolerance("rtol", rtol),
+    return GradedTest("value", _check_target(target), [], {}, _check_tolerance("rtol", rtol),
                 _check_tolerance("atol", atol), _check_weight(weight), None,
                 expected if expected is _NOT_GIVEN else to_plain(expected), note)
 
 
 def accuracy(target: str, X, y, thresholds: dict, weight: float = 1.0, note: str = "",
-             warnings: str | None = None) -> Test:
+             warnings: str | None = None) -> GradedTest:
     """Score ``target.predict(X)`` (or ``target(X)``) against labels ``y``.
 
     ``thresholds`` maps a minimum accuracy to the fraction of this test's weight it
@@ -197,7 +197,7 @@ def accuracy(target: str, X, y, thresholds: dict, weight: float = 1.0, note: str
         raise ValueError(f"y must be a 1-D array of labels, got {y!r:.60}")
     if type(plain_args[0]) is not np.ndarray or len(plain_args[0]) != len(labels):
         raise ValueError("X must be an array with one row per label in y")
-    return Test("accuracy", _check_target(target), plain_args, {}, 0.0, 0.0,
+    return GradedTest("accuracy", _check_target(target), plain_args, {}, 0.0, 0.0,
                 _check_weight(weight), dict(sorted(clean.items())), labels, note,
                 _check_warnings(warnings))
 
@@ -235,7 +235,7 @@ class Question:
         for kind in ("public", "hidden"):
             tests = list(getattr(self, kind))
             for test in tests:
-                if not isinstance(test, Test):
+                if not isinstance(test, GradedTest):
                     raise TypeError(f"Question {self.id}: {kind} must hold tests made with "
                                     f"call(), value(), accuracy() or raises(), "
                                     f"got {test!r:.60}")
@@ -257,7 +257,7 @@ class Question:
         return [("public", i, t) for i, t in enumerate(self.public)] + [
             ("hidden", i, t) for i, t in enumerate(self.hidden)]
 
-    def test_points(self, test: Test) -> float:
+    def test_points(self, test: GradedTest) -> float:
         """The points ``test`` carries (``public_share`` for the public group, see above)."""
         if self.public and self.hidden:
             group = self.public if any(t is test for t in self.public) else self.hidden
