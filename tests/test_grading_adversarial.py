@@ -114,6 +114,17 @@ def _structural_submissions(release, answers) -> dict[str, tuple[object, set]]:
     deleted["cells"] = [c for c in deleted["cells"] if c.get("id") != ANSWER_OF["q3"]]
     result["deleted_answer"] = (deleted, {"q3"})
 
+    added = json.loads(json.dumps(honest))  # helpers in new cells, as check() runs them
+    position = next(i for i, c in enumerate(added["cells"]) if c.get("id") == ANSWER_OF["q1"])
+    added["cells"].insert(position, {"cell_type": "code", "id": "mine", "metadata": {},
+                                     "outputs": [], "execution_count": None,
+                                     "source": "SCALE = 1.0\n"})
+    added["cells"][position + 1]["source"] = "".join(
+        added["cells"][position + 1]["source"]).replace("return np.linalg.solve(",
+                                                        "return SCALE * np.linalg.solve(")
+    assert "SCALE *" in added["cells"][position + 1]["source"]
+    result["added_cells"] = (added, set())
+
     result["invalid_json"] = ('{"cells": [ {"cell_type": "code", "source": "x = 1"', set(POINTS))
     result["not_a_notebook"] = (json.dumps([1, 2, 3]), set(POINTS))
     result["nbformat3"] = (json.dumps({"worksheets": [], "nbformat": 3}), set(POINTS))
@@ -172,7 +183,8 @@ def test_every_submission_graded(graded):
 
 @pytest.mark.parametrize("name", [p.stem for p in ATTACKS] + [
     "reordered_deleted_duplicated", "lost_ids_and_metadata", "edited_readonly",
-    "deleted_answer", "invalid_json", "not_a_notebook", "nbformat3", "honest"])
+    "deleted_answer", "invalid_json", "not_a_notebook", "nbformat3", "honest",
+    "added_cells"])
 def test_attack_scores(graded, name):
     _require(name)
     points = graded["grades"][name]
@@ -257,19 +269,21 @@ def test_hidden_inputs_never_reach_the_feedback(graded):
     leak = (out / "leak_inputs" / "feedback.md").read_text()
     assert "raised ValueError (messages of hidden tests are not shown" in leak
     steal = (out / "steal_inputs" / "feedback.md").read_text()
-    assert "answer-2 crashed the grading process" in steal or "answer-2 hung" in steal
+    assert "the answer cell of q2, `def sigmoid` crashed the grading process" in steal or \
+        "the answer cell of q2, `def sigmoid` did not finish" in steal
 
 
 def test_crashes_and_hangs_are_reported(graded):
     out = graded["out"]
     loop = (out / "infinite_loop" / "feedback.md").read_text()
-    assert "answer-4 hung (timed out)" in loop
+    assert "the answer cell of q4 did not finish within 8 s; it was skipped" in loop
     exit_feedback = (out / "os_exit" / "feedback.md").read_text()
-    assert "answer-2 crashed the grading process" in exit_feedback
+    assert "crashed the grading process" in exit_feedback
+    assert "the answer cell of q2" in exit_feedback.split("## Notes")[1]
     sigint = (out / "ignore_sigint" / "feedback.md").read_text()
-    assert f"timed out after {TIMEOUT:g} s" in sigint
+    assert "did not return within 8 s" in sigint
     flood = (out / "huge_output" / "feedback.md").read_text()
-    assert "answer-4" not in flood and "answer-5" not in flood  # later cells unaffected
+    assert "the answer cell of q4" not in flood and "the answer cell of q5" not in flood
     crash = (out / "crash_in_function" / "feedback.md").read_text()
     assert "the process testing q5 ended (killed by signal 11) before returning" in crash
     invalid = (out / "invalid_json" / "feedback.md").read_text()
@@ -277,7 +291,38 @@ def test_crashes_and_hangs_are_reported(graded):
     edited = (out / "edited_readonly" / "feedback.md").read_text()
     assert "was edited; the original was used" in edited
     deleted = (out / "deleted_answer" / "feedback.md").read_text()
-    assert "answer-3 was not found" in deleted
+    assert "the answer cell of q3 was not found in the submission" in deleted
+    for name in _records(out):  # cells are named as the student sees them
+        text = (out / name / "feedback.md").read_text()
+        assert "answer-" not in text and "cell-" not in text and "code cell" not in text, name
+
+
+def _records(out):
+    return {p.parent.name: json.loads(p.read_text())["extra_data"]
+            for p in out.glob("*/results.json")}
+
+
+def test_a_memory_hog_costs_only_its_own_question(graded):
+    """A first answer cell that fills memory into a global: the notebook runs again without
+    it, every other question keeps its points, no read-only cell is blamed."""
+    out = graded["out"]
+    for name in ("memory_hoard_global", "memory_bomb"):
+        feedback = (out / name / "feedback.md").read_text()
+        notes = feedback.split("## Notes")[1]
+        assert "used up the memory the grader allows; it was skipped" in notes, name
+        assert "read-only" not in notes and "MemoryError" not in feedback.split("## Errors")[0]
+    record = _records(out)["memory_hoard_global"]
+    assert record["runs"] == 2
+
+
+def test_a_hanging_function_costs_only_its_tests_and_is_named(graded):
+    out = graded["out"]
+    feedback = (out / "hang_in_function" / "feedback.md").read_text()
+    q3 = feedback.split("## q3")[1].split("## q4")[0]
+    tests = [line for line in q3.splitlines() if line.startswith("- ")]
+    assert tests and all("did not return within 8 s" in line for line in tests)
+    assert "`multiclass_hinge_loss`" in q3 and "`softmax_cross_entropy`" in q3
+    assert _records(out)["hang_in_function"]["runs"] == 1  # no rerun of the notebook
 
 
 def test_regrading_is_idempotent(graded, tmp_path):

@@ -33,6 +33,7 @@ from pathlib import Path
 from coursekit.grading import sandbox, supervisor
 from coursekit.grading.assign import BUNDLE_FILE, DEFAULT_BUNDLE_ROOT, load_bundle, plan_of
 from coursekit.grading.engine import execute
+from coursekit.grading.messages import cell_label
 from coursekit.grading.notebook import SubmissionError, read_submission, rebuild
 from coursekit.grading.report import read_record, write_grades_csv, write_submission
 from coursekit.grading.scoring import score_test
@@ -94,7 +95,7 @@ def flag_suspicious(notebook: dict) -> list[str]:
         for number, line in enumerate(source.splitlines(), 1):
             for pattern, reason in _SUSPICIOUS:
                 if pattern.search(line):
-                    flags.append(f"{meta.get('id')} line {number}: {reason}: "
+                    flags.append(f"{cell_label(meta, source)}, line {number}: {reason}: "
                                  f"`{line.strip()[:100]}`")
     return flags
 
