@@ -129,3 +129,30 @@ def test_authoring_api_rejects_bad_declarations():
         accuracy("m", np.zeros((3, 1)), np.array([0, 1]), thresholds={0.5: 1.0})
     with pytest.raises(TypeError, match="made with call\\(\\)"):
         Question("q1", points=1, public=["f(1) == 2"])
+
+
+def test_feedback_wording_names_cells_as_the_student_sees_them():
+    from coursekit.grading import messages
+
+    answer = {"id": "answer-4", "kind": "answer", "questions": ["q4"]}
+    source = '# my answer\ndef relu_layer_backward(dout, x, W, b):\n    return 1'
+    assert messages.cell_label(answer, source) == \
+        "the answer cell of q4, `def relu_layer_backward`"
+    assert messages.cell_label({**answer, "questions": ["q4", "q5"]}, "x = 1") == \
+        "the answer cell of q4 and q5, `x = 1`"
+    stub = 'def f(x):\n    raise NotImplementedError("replace this line with your answer")'
+    assert messages.cell_label(answer, 'raise NotImplementedError("...")') == \
+        "the answer cell of q4"
+    assert messages.cell_label(answer, stub) == "the answer cell of q4, `def f`"
+    added = {"id": "added-1", "kind": "added", "after_label": "the answer cell of q4"}
+    assert messages.cell_label(added, "helper = 2") == \
+        "the cell you added after the answer cell of q4, `helper = 2`"
+    assert messages.cell_label({"kind": "readonly"}, "X = load()") == \
+        "the read-only cell, `X = load()`"
+    assert messages.unanswered("q4") == \
+        "not answered yet: the answer cell of q4 still raises NotImplementedError"
+    assert messages.tolerance_words(1e-6, 0) == "within 1e-06 relative"
+    assert messages.tolerance_words(0, 0.02) == "within 0.02 absolute"
+    assert messages.tolerance_words(0, 0) == "exactly"
+    assert messages.at_line("the answer cell of q1", 3) == "in the answer cell of q1, line 3"
+    assert "`train` did not return within 60 s" in messages.timed_out("train", 60)

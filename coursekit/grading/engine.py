@@ -66,6 +66,10 @@ class Execution:
                 place = messages.at_line(label, where[1])
             else:
                 place = label
+            if error.startswith("MemoryError") and _kind(notebook, index) == "readonly":
+                error += (" (the memory limit of the grader was reached while this cell ran: "
+                          "the memory is held by your code, in this cell's calls or a cell "
+                          "above; the cell itself is the release's)")
             lines.append(f"{place}: {error}")
         return lines
 
