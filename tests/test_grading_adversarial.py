@@ -353,3 +353,17 @@ def test_rebuild_heldout_attack_works_only_with_the_secret(graded, monkeypatch):
         accuracies[secret] = float(np.mean(namespace["model"].predict(X) == y))
     assert accuracies[TEST_SECRET] == 1.0
     assert accuracies[None] < 0.6
+
+
+def test_landlock_rights_are_the_kernel_bits():
+    """The named FSAccess flags give the bit masks of the Landlock ABI (1 << 0 execute,
+    1 << 1 write_file, 1 << 2 read_file, 1 << 3 read_dir, ..., 13 refer, 14 truncate,
+    15 ioctl_dev)."""
+    pytest.importorskip("landlock")
+    from coursekit.grading.sandbox import _file_rights, _landlock_rights
+
+    for abi in range(1, 7):
+        handled = (1 << 13) - 1 | (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0) \
+            | (1 << 15 if abi >= 5 else 0)
+        assert _landlock_rights(abi) == (handled, 0b1101)
+        assert _file_rights(abi) == 0b111 | (1 << 14 if abi >= 3 else 0)

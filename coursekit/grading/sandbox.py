@@ -179,16 +179,26 @@ def _check(result: int, what: str) -> None:
 
 
 def _landlock_rights(abi: int) -> tuple[int, int]:
-    """(all rights handled at this ABI, read-only rights)."""
-    handled = (1 << 13) - 1  # ABI 1: execute .. make_sym
-    if abi >= 2:
-        handled |= 1 << 13  # refer
-    if abi >= 3:
-        handled |= 1 << 14  # truncate
-    if abi >= 5:
-        handled |= 1 << 15  # ioctl_dev
-    read_only = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read_file, read_dir
-    return handled, read_only
+    """(all rights handled at this ABI, read-only rights), as ``FSAccess`` flag values."""
+    from functools import reduce
+    from operator import or_
+
+    from landlock.plumbing import FSAccess as A
+
+    abi_1 = [A.EXECUTE, A.WRITE_FILE, A.READ_FILE, A.READ_DIR, A.REMOVE_DIR, A.REMOVE_FILE,
+             A.MAKE_CHAR, A.MAKE_DIR, A.MAKE_REG, A.MAKE_SOCK, A.MAKE_FIFO, A.MAKE_BLOCK,
+             A.MAKE_SYM]
+    later = [(2, A.REFER), (3, A.TRUNCATE), (5, A.IOCTL_DEV)]
+    handled = reduce(or_, abi_1 + [flag for since, flag in later if abi >= since])
+    read_only = A.EXECUTE | A.READ_FILE | A.READ_DIR
+    return int(handled), int(read_only)
+
+
+def _file_rights(abi: int) -> int:
+    """The rights that apply to a file (not a directory) at this ABI."""
+    from landlock.plumbing import FSAccess as A
+
+    return int(A.EXECUTE | A.WRITE_FILE | A.READ_FILE | (A.TRUNCATE if abi >= 3 else 0))
 
 
 def _apply_landlock(config: dict) -> None:
@@ -197,7 +207,7 @@ def _apply_landlock(config: dict) -> None:
 
     abi = landlock_abi()
     handled, read_only = _landlock_rights(abi)
-    file_rights = (1 << 0) | (1 << 1) | (1 << 2) | ((1 << 14) if abi >= 3 else 0)
+    file_rights = _file_rights(abi)
     ruleset = landlock.Ruleset(restrict_rules=FSAccess(handled))
     for path in config["readable"] + [config["jobdir"]]:
         rights = read_only if os.path.isdir(path) else read_only & file_rights
@@ -291,17 +301,12 @@ def _set_capabilities(libc, mask: int) -> None:
 
 
 def processes_of_uid(uid: int) -> list[int]:
+    """Process ids whose real uid is ``uid`` (psutil's scan of /proc)."""
+    import psutil
+
     pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as handle:
-                for line in handle:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(entry))
-                        break
-        except (OSError, ValueError):
-            continue
+    for process in psutil.process_iter(["uids"]):
+        uids = process.info.get("uids")
+        if uids is not None and uids.real == uid:
+            pids.append(process.pid)
     return pids

@@ -38,18 +38,13 @@ def set_subreaper() -> bool:
 
 
 def _children_of(pid: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                stat = handle.read()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return children
+    """Direct children of ``pid`` (psutil)."""
+    import psutil
+
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
 
 
 def _reap(pids) -> None:
