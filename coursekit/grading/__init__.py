@@ -6,10 +6,12 @@ from ``secret_rng`` (see ``coursekit.grading.spec``, ``coursekit.grading.secret`
 ``solutions/README.md``); students run ``check = checker("<assignment>")`` and
 ``check("q1")``; the ``coursekit`` command assigns, checks and grades.
 
-Modules: ``spec`` (authoring API), ``secret`` (the instructor secret), ``notebook`` (release / rebuild), ``assign``,
+Modules: ``spec`` (authoring API), ``secret`` (the instructor secret), ``notebook``
+(release / rebuild), ``bundle`` (the record types, validated files), ``assign``,
 ``check``, ``runner`` (the child), ``sandbox`` (its confinement), ``supervisor``
-(running it with deadlines), ``engine`` (runs with retries),
-``scoring``, ``grade`` and ``report``.
+(running it with deadlines), ``engine`` (runs with retries), ``messages`` (the
+wording of feedback, shared by ``check`` and the grader), ``scoring``, ``grade`` and
+``report``.
 """
 
 __all__ = ["Question", "accuracy", "call", "checker", "raises", "secret_rng", "value"]
