@@ -315,7 +315,8 @@ def test_crashes_and_hangs_are_reported(graded):
     edited = (out / "edited_readonly" / "feedback.md").read_text()
     assert "was edited; the original was used" in edited
     deleted = (out / "deleted_answer" / "feedback.md").read_text()
-    assert "the answer cell of q3 was not found in the submission" in deleted
+    assert "the answer cell of q3, `def multiclass_hinge_loss` was not found in the " \
+        "submission" in deleted
     for name in _records(out):  # cells are named as the student sees them
         text = (out / name / "feedback.md").read_text()
         assert "answer-" not in text and "cell-" not in text and "code cell" not in text, name

@@ -113,26 +113,35 @@ def _is_students(notebook: dict, index: int) -> bool:
 
 #: a cell whose address space grew by this share of the limit and kept it is a memory hog
 HOG_SHARE = 0.4
+#: what a child that died for lack of memory prints on its way out
+OUT_OF_MEMORY = ("MemoryError", "bad_alloc", "Cannot allocate memory", "Memory allocation",
+                 "out of memory")
 
 
 def memory_culprit(run, notebook: dict, skipped: list, limits: sandbox.Limits) -> int | None:
     """The student cell to skip after a run that ran out of memory, or None.
 
-    Triggered by a ``MemoryError`` anywhere (a cell, the runner, a test). The culprit
+    Triggered by a ``MemoryError`` anywhere (a cell, the runner, a test, or the child's
+    last words when it died without the memory to report it). The culprit
     is the student's cell (answer or added, never a read-only one) that was not
     skipped yet, ran before the failure, and kept the most memory: its address space
     after the cell exceeds the one before by ``HOG_SHARE`` of the limit. A cell that
     ran out of memory but holds nothing afterwards is an ordinary error."""
     failed_at = None
-    trouble = False
+    # a child that died saying it ran out of memory (Python, C++ or OpenBLAS, which aborts
+    # with "Memory allocation still failed")
+    trouble = not any(m["e"] == "done" for m in run.messages) and any(
+        word in run.log_tail for word in OUT_OF_MEMORY)
     cells_done = []
     for number, message in enumerate(run.messages):
         kind = message["e"]
         before_plan = run.plan_sent_at is None or number < run.plan_sent_at
+        if kind == "cell" and before_plan and type(message.get("i")) is int and trouble:
+            failed_at = message["i"]  # the last cell started
         if kind == "cell_done" and before_plan and type(message.get("i")) is int:
             cells_done.append(message)
             error = message.get("error")
-            if type(error) is str and error.startswith("MemoryError") and failed_at is None:
+            if type(error) is str and error.startswith("MemoryError") and not trouble:
                 failed_at, trouble = message["i"], True
         elif kind == "fatal" and "MemoryError" in str(message.get("error")):
             trouble = True

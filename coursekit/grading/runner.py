@@ -429,8 +429,11 @@ def main(argv=None) -> None:
         run(job, channel)
     except BaseException as exc:  # noqa: BLE001
         try:
-            channel.send(e="fatal", error=_describe_error(exc))
-        except OSError:
+            if isinstance(exc, MemoryError):  # no memory left to format a message
+                os.write(channel.fd, b'{"e": "fatal", "error": "MemoryError"}\n')
+            else:
+                channel.send(e="fatal", error=_describe_error(exc))
+        except BaseException:  # noqa: BLE001
             pass
         os._exit(3)
     os._exit(0)  # skip atexit handlers a notebook may have registered
