@@ -49,10 +49,11 @@ def _same_public(committed, fresh, where="") -> None:
 
 @pytest.fixture(scope="module")
 def assigned(tmp_path_factory):
-    """Every chapter of solutions/ assigned once into a temporary folder."""
+    """Every chapter of solutions/ assigned once into a temporary folder (without the
+    independence check, which costs one run per question: the test below does it)."""
     root = tmp_path_factory.mktemp("assigned")
     summaries = assign(SOLUTIONS, root / "exercises", root / "bundles", root / "public",
-                       secret=TEST_SECRET)
+                       secret=TEST_SECRET, check_independence=False)
     return root, sorted(s["assignment"] for s in summaries)
 
 
