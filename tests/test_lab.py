@@ -168,9 +168,13 @@ def test_open_save_in_jupyterlab_leaves_git_clean_and_a_pull_merges(clones, brow
         before = copy.stat().st_mtime_ns
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
-            # the URL make lab opens (its default_url), with the token
-            page.goto(f"{base}/lab?token={token}", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            # what make lab opens: / redirects to its default_url, the landing notebook
+            page.goto(f"{base}/?token={token}", timeout=120_000)
+            try:
+                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            except Exception:
+                page.screenshot(path=str(tmp_path / "lab.png"))
+                raise
             assert page.locator(".lm-TabBar-tab", has_text="00_introduction.ipynb").count()
             _wait_for_idle_kernel(base, token)
             page.locator(".jp-Notebook .jp-Cell").first.click()
