@@ -91,7 +91,10 @@ def clones(tmp_path):
     student, teacher = tmp_path / "student", tmp_path / "teacher"
     for clone in (student, teacher):
         _git(tmp_path, "clone", "--quiet", str(upstream), str(clone))
-    (student / ".venv").symlink_to(REPO / ".venv")  # ignored by git, like a real .venv
+    (student / ".venv").symlink_to(REPO / ".venv")
+    # .gitignore's ".venv/" matches the folder a real install makes, not this link
+    with open(student / ".git" / "info" / "exclude", "a") as exclude:
+        exclude.write("/.venv\n")
     return {"upstream": upstream, "student": student, "teacher": teacher}
 
 
