@@ -105,7 +105,9 @@ def _grade(args) -> int:
     from coursekit.grading.grade import grade
 
     known = known_assignments()
-    if args.bundle is None and known and args.assignment not in known:
+    default_bundle = Path("build", "grading", args.assignment, "bundle.json")
+    if args.bundle is None and known and args.assignment not in known \
+            and not default_bundle.is_file():
         raise UsageError(f"unknown assignment {args.assignment!r}: use one of "
                          f"{', '.join(known)} (or --bundle DIR for another one)")
     need_folder(args.submissions, "--submissions", "submissions/ (holding alice.ipynb or "
