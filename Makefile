@@ -26,7 +26,7 @@ help:
 # time takes a few minutes). make test and make book add what only they need.
 $(LAB_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing the course into $(VENV) (first time: a few minutes, about 1 GB) ..."
+	@echo "Installing the course into $(VENV) (first time: a few minutes, about 1.5 GB) ..."
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e . 2>&1 \
 		| grep -v -e "^WARNING: Location" -e "BuildBackendWarning" -e "^ *[!*]" -e "careful with folders" \
