@@ -102,3 +102,34 @@ def test_notebook_magics_and_displays_work_in_the_grader():
     run = engine.execute(notebook, plan, sandbox.Limits(timeout=60), sandboxed=True)
     assert run.cell_errors == {}
     assert run.outcomes == {("q1", "public/0"): {"value": 42}}
+
+
+def test_grader_process_never_receives_expected_values(tmp_path):
+    """The job a grader process gets holds inputs only; scoring happens in the coordinator."""
+    from coursekit.grading.assign import load_bundle
+    from coursekit.grading.grade import grading_job, run_submission, score_run
+
+    paths = make_bundle(tmp_path)
+    bundle = load_bundle(paths["bundle"])
+    submission = tmp_path / "ref.ipynb"
+    submission.write_text(json.dumps(bundle["release"]))
+    job = grading_job(bundle, submission, "ref", sandbox.Limits(timeout=30, memory_mb=2048))
+    wire = json.dumps(job)
+    for question in bundle["questions"]:
+        for test in question["tests"]:
+            assert all(set(t) <= {"key", "kind", "target", "args", "kwargs", "warnings"}
+                       for q in job["plan"] for t in q["tests"])
+            if test["expected"] is not None and len(json.dumps(test["expected"])) > 20:
+                assert json.dumps(test["expected"]) not in wire
+    run = json.loads(json.dumps(run_submission(job)))  # crosses a process boundary as JSON
+    assert run["format"] == 1 and run["error"] is None and run["outcomes"]
+    record = score_run(bundle, "ref", submission, run)
+    assert record["max_score"] == pytest.approx(15.0)
+    # the release is unsolved: every test ran and scored, none passed
+    assert record["score"] == 0.0
+    assert all(t["status"] != "passed" for q in record["questions"] for t in q["tests"])
+    # a malformed or foreign result is an error of the submission, never an exception
+    for bad in ({"format": 99}, [], {"format": 1, "outcomes": [{"q": "q1", "t": "x",
+                                                                "value": {"__bad__": 1}}]}):
+        broken = score_run(bundle, "ref", submission, bad)
+        assert broken["score"] == 0.0

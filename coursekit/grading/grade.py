@@ -1,20 +1,23 @@
 """``coursekit grade``: grade a folder of submissions, in parallel, in sandboxes.
 
-Each submission is graded by its own grader process (``python -m
-coursekit.grading.grade JOB.json``), so a crash while grading one never touches
-another; up to ``workers`` of them run at once. A grader process:
+Each submission is run by its own grader process (``python -m
+coursekit.grading.grade JOB.json RESULT.json``), so a crash while grading one never
+touches another; up to ``workers`` of them run at once. The work is split in two:
 
-1. reads the submission (unreadable → 0 points with the reason), rebuilds the
-   release notebook with only the student's answer cells (``notebook.rebuild``);
-2. becomes a child subreaper and runs the notebook in a sandboxed child under a
-   uid of its own (``engine.execute`` → ``runner`` + ``sandbox`` + ``supervisor``);
-3. scores each outcome against the bundle's expected values (which never leave
-   this process), flags suspicious code, writes ``feedback.md`` and
-   ``results.json`` atomically.
+1. the grader process (``run_submission``) receives only the release notebook, the
+   inputs of each test and the limits (``grading_job``); it reads the submission
+   (unreadable → an error in its result), rebuilds the release notebook with the
+   student's answer cells (``notebook.rebuild``), becomes a child subreaper and runs
+   the notebook in a sandboxed child under a uid of its own (``engine.execute`` →
+   ``runner`` + ``sandbox`` + ``supervisor``), and writes the outcomes as JSON;
+2. the coordinating process scores those outcomes against the bundle's expected values
+   (``score_run``: expected values, tolerances and points never leave it), and writes
+   ``feedback.md`` and ``results.json`` atomically.
 
-The main process rebuilds ``grades.csv`` after every finished submission.
-Re-running is idempotent: a submission whose file, bundle and limits are unchanged
-keeps its results (``force=True`` regrades).
+So a grader process can run on another machine (a cluster) without
+ever holding what a student must not see. The main process rebuilds ``grades.csv``
+after every finished submission. Re-running is idempotent: a submission whose file,
+bundle and limits are unchanged keeps its results (``force=True`` regrades).
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from coursekit.grading.assign import BUNDLE_FILE, DEFAULT_BUNDLE_ROOT, load_bund
 from coursekit.grading.check import EXERCISE_SUFFIX
 from coursekit.grading.engine import execute
 from coursekit.grading.notebook import SubmissionError, read_submission, rebuild
-from coursekit.grading.report import read_record, write_grades_csv, write_submission
+from coursekit.grading.report import atomic_write, read_record, write_grades_csv, write_submission
 from coursekit.grading.scoring import score_test
+from coursekit.grading.values import decode, encode
 
 SUSPICIOUS = [
     (r"\bget_ipython\b", "uses get_ipython (IPython internals)"),
@@ -146,35 +150,91 @@ def build_record(bundle: dict, name: str, path: Path, outcomes: dict, error: str
             "questions": questions, "error": error, **extra}
 
 
-def grade_one(bundle_dir: Path, submission: Path, name: str, out: Path,
-              limits: sandbox.Limits, print_fingerprint: str = "") -> dict:
-    """Grade one submission and write its results (runs in its own grader process)."""
+RUN_FORMAT = 1  # version of the grader process's result (the wire format of a run)
+
+
+def grading_job(bundle: dict, submission: Path, name: str, limits: sandbox.Limits) -> dict:
+    """What a grader process needs: the release, the inputs of each test, the limits.
+
+    Expected values, tolerances and points stay with the coordinating process, which scores
+    (``score_run``): a grader process -- local or on another machine -- never sees them.
+    """
+    return {"release": bundle["release"], "plan": plan_of(bundle["questions"]),
+            "submission": str(Path(submission).resolve()), "name": name,
+            "limits": vars(limits)}
+
+
+def run_submission(job: dict) -> dict:
+    """Run one submission in sandboxes (in its own grader process); no scoring.
+
+    Returns JSON-compatible data: the outcome of each planned test (values encoded as the
+    child sent them), the notes, cell errors, suspicious lines and warnings of the run.
+    """
     supervisor.set_subreaper()
-    bundle = load_bundle(bundle_dir)
     caps = sandbox.capabilities()
-    extra = {"fingerprint": print_fingerprint, "notes": [], "cell_errors": [], "suspicious": [],
-             "warnings": [], "runs": 0}
+    limits = sandbox.Limits(**job["limits"])
+    result = {"format": RUN_FORMAT, "error": None, "outcomes": [], "notes": [],
+              "cell_errors": [], "suspicious": [], "warnings": [], "runs": 0}
     try:
-        cells = read_submission(submission)
-        notebook, notes = rebuild(bundle["release"], cells)
-        extra["notes"] += notes
+        cells = read_submission(Path(job["submission"]))
+        notebook, notes = rebuild(job["release"], cells)
+        result["notes"] += notes
     except (SubmissionError, OSError) as reason:
-        record = build_record(bundle, name, submission, {}, f"unreadable submission: {reason}",
-                              extra)
-        write_submission(out, record)
-        return record
-    extra["suspicious"] = flag_suspicious(notebook)
+        result["error"] = f"unreadable submission: {reason}"
+        return result
+    result["suspicious"] = flag_suspicious(notebook)
     uid = sandbox.SANDBOX_UID_BASE + os.getpid()
-    run = execute(notebook, plan_of(bundle["questions"]), limits, sandboxed=True, caps=caps,
-                  uid=uid)
+    run = execute(notebook, job["plan"], limits, sandboxed=True, caps=caps, uid=uid)
     code_ids = [c["metadata"]["coursekit"]["id"] for c in notebook["cells"]
                 if c["cell_type"] == "code"]
-    extra["cell_errors"] = [f"{code_ids[i]}: {message}" for i, message in
-                            sorted(run.cell_errors.items()) if i < len(code_ids)]
-    extra["notes"] += [_name_cells(note, code_ids) for note in run.notes]
-    extra["warnings"] = run.warnings
-    extra["runs"] = run.runs
-    record = build_record(bundle, name, submission, run.outcomes, None, extra)
+    result["cell_errors"] = [f"{code_ids[i]}: {message}" for i, message in
+                             sorted(run.cell_errors.items()) if i < len(code_ids)]
+    result["notes"] += [_name_cells(note, code_ids) for note in run.notes]
+    result["warnings"] = run.warnings
+    result["runs"] = run.runs
+    for (qid, key), outcome in run.outcomes.items():
+        wire = {k: v for k, v in outcome.items() if k != "value"}
+        if "value" in outcome:
+            wire["value"] = encode(outcome["value"])
+        result["outcomes"].append({"q": qid, "t": key, **wire})
+    return result
+
+
+def score_run(bundle: dict, name: str, path: Path, run: dict, mark: str = "") -> dict:
+    """The record of one submission: ``run`` (from ``run_submission``) scored against the bundle.
+
+    ``run`` crossed a process (or machine) boundary: anything malformed in it becomes an error
+    of the test it belongs to, never an exception here.
+    """
+    if not isinstance(run, dict) or run.get("format") != RUN_FORMAT:
+        found = run.get("format") if isinstance(run, dict) else type(run).__name__
+        return build_record(bundle, name, path, {}, "grader error: the grader process returned "
+                            f"a result of format {found!r}, expected {RUN_FORMAT} (a coursekit "
+                            "version mismatch?)", {"fingerprint": "", "notes": [],
+                                                   "suspicious": []})
+    outcomes = {}
+    for item in run.get("outcomes") or []:
+        if not isinstance(item, dict):
+            continue
+        outcome = {k: v for k, v in item.items() if k not in ("q", "t", "value")}
+        if "value" in item:
+            try:
+                outcome["value"] = decode(item["value"])
+            except (ValueError, TypeError) as error:
+                outcome = {"error": f"unreadable result: {error}"}
+        outcomes[(item.get("q"), item.get("t"))] = outcome
+    extra = {"fingerprint": mark, **{k: list(run.get(k) or []) for k in
+                                     ("notes", "cell_errors", "suspicious", "warnings")},
+             "runs": int(run.get("runs") or 0)}
+    return build_record(bundle, name, path, outcomes, run.get("error"), extra)
+
+
+def grade_one(bundle_dir: Path, submission: Path, name: str, out: Path,
+              limits: sandbox.Limits, print_fingerprint: str = "") -> dict:
+    """Grade one submission in this process and write its results (run, score, write)."""
+    bundle = load_bundle(bundle_dir)
+    run = run_submission(grading_job(bundle, submission, name, limits))
+    record = score_run(bundle, name, submission, run, print_fingerprint)
     write_submission(out, record)
     return record
 
@@ -187,8 +247,8 @@ def _name_cells(note: str, code_ids: list[str]) -> str:
     return re.sub(r"code cell (\d+)", lambda m: f"cell {replace(m)}", note)
 
 
-def _worker_command(job_file: Path) -> list[str]:
-    return [sys.executable, "-m", "coursekit.grading.grade", str(job_file)]
+def _worker_command(job_file: Path, result_file: Path) -> list[str]:
+    return [sys.executable, "-m", "coursekit.grading.grade", str(job_file), str(result_file)]
 
 
 def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = None,
@@ -228,11 +288,9 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
         def run_worker(item):
             name, path, mark = item
             job = Path(jobs_dir) / f"{name}.json"
-            job.write_text(json.dumps({"bundle": str(bundle_dir.resolve()),
-                                       "submission": str(Path(path).resolve()), "name": name,
-                                       "out": str(out.resolve()), "limits": vars(limits),
-                                       "fingerprint": mark}))
-            worker = subprocess.Popen(_worker_command(job), stdin=subprocess.DEVNULL,
+            result_file = Path(jobs_dir) / f"{name}.result.json"
+            job.write_text(json.dumps(grading_job(data, path, name, limits)))
+            worker = subprocess.Popen(_worker_command(job, result_file), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
                 _, stderr = worker.communicate(timeout=worker_timeout)
@@ -246,10 +304,17 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
             if worker.returncode != 0 and sandbox.capabilities()["root"]:
                 # the worker could not clean up after its sandbox: do it for it
                 supervisor.kill_uid(sandbox.SANDBOX_UID_BASE + worker.pid)
+            if problem is None:
+                try:
+                    run = json.loads(result_file.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as error:
+                    problem = f"grader error: no readable result from the grader process ({error})"
             if problem is not None:
                 record = build_record(data, name, path, {}, problem,
                                       {"fingerprint": "", "notes": [], "suspicious": []})
-                write_submission(out, record)
+            else:
+                record = score_run(data, name, path, run, mark)
+            write_submission(out, record)
             return name
 
         write_grades_csv(out, names)
@@ -268,11 +333,15 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
 
 
 def main(argv=None) -> None:
-    """Grader-process entry: ``python -m coursekit.grading.grade JOB.json``."""
+    """Grader-process entry: ``python -m coursekit.grading.grade JOB.json RESULT.json``.
+
+    Runs the submission of the job (``grading_job``) and writes what ``run_submission``
+    returns to RESULT.json (atomically); scoring is the caller's.
+    """
     argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
-    grade_one(Path(job["bundle"]), Path(job["submission"]), job["name"], Path(job["out"]),
-              sandbox.Limits(**job["limits"]), job["fingerprint"])
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    result = run_submission(job)
+    atomic_write(Path(argv[1]), json.dumps(result, allow_nan=False))
 
 
 if __name__ == "__main__":
