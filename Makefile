@@ -14,7 +14,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 help:
 	@echo "make lab       install (first time), copy the notebooks into work/ and open JupyterLab"
-	@echo "make fresh     NB=work/exercises/X.ipynb: a fresh copy (yours is kept beside it)"
+	@echo "make fresh     NB=work/exercises/X_exercises.ipynb: a fresh copy (yours is kept beside it)"
 	@echo "make test      the whole test suite: unit tests, every notebook, book + browser"
 	@echo "make book      build the website into book/_build/html"
 	@echo "make execute   re-execute the lecture notebooks and store their outputs"
@@ -26,7 +26,7 @@ help:
 # time takes a few minutes). make test and make book add what only they need.
 $(LAB_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing the course into $(VENV) (first time: a few minutes, about 1 GB) ..."
+	@echo "Installing the course into $(VENV) (first time: a few minutes, about 1.5 GB) ..."
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e . 2>&1 \
 		| grep -v -e "^WARNING: Location" -e "BuildBackendWarning" -e "^ *[!*]" -e "careful with folders" \
@@ -41,15 +41,20 @@ venv: $(STAMP)
 
 # Students work in their own copies (WORK=work, ignored by git): a git pull never conflicts
 # with their edits. LAB_ARGS passes more options to jupyter lab (e.g. LAB_ARGS=--no-browser).
+# No news or update pop-ups: the server fetches no news and checks for no update, and the
+# default settings in lab-settings/overrides.json (fetchNews "false", checkForUpdates false)
+# keep JupyterLab from asking "Would you like to get notified about official Jupyter news?".
+# tests/test_lab.py starts JupyterLab with these options (LAB_OPTIONS) in Chromium.
+LAB_OPTIONS = --ServerApp.allow_root=True --ServerApp.port=$(PORT) \
+	--ServerApp.root_dir=$(CURDIR)/$(WORK) --LabApp.default_url=/lab/tree/notebooks/00_introduction.ipynb \
+	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--LabApp.app_settings_dir=$(CURDIR)/lab-settings
 lab: $(LAB_STAMP)
 	@$(BIN)/python -m coursekit.workspace --work $(WORK) sync
-	$(BIN)/jupyter lab --ServerApp.allow_root=True --ServerApp.port=$(PORT) \
-		--ServerApp.root_dir=$(CURDIR)/$(WORK) --LabApp.default_url=/lab/tree/notebooks/00_introduction.ipynb \
-		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
-		$(LAB_ARGS)
+	$(BIN)/jupyter lab $(LAB_OPTIONS) $(LAB_ARGS)
 
 fresh: $(LAB_STAMP)
-	@test -n "$(NB)" || { echo "usage: make fresh NB=$(WORK)/exercises/NAME.ipynb"; exit 2; }
+	@test -n "$(NB)" || { echo "usage: make fresh NB=$(WORK)/exercises/NAME_exercises.ipynb"; exit 2; }
 	@$(BIN)/python -m coursekit.workspace --work $(WORK) fresh $(NB)
 
 # The execution environment has one definition, in coursekit.utils: one thread, and for

@@ -7,6 +7,9 @@ conflicts with their work. ``make lab`` runs :func:`sync` and opens JupyterLab o
 - A notebook not yet copied is copied (sub-folders kept, so relative links still work).
 - A copy the student never edited (same cell sources as when it was copied) is refreshed
   when the course's version changed, e.g. after ``git pull``.
+- A copy under an exercise's old name (``exercises/NAME.ipynb``, before exercises were named
+  ``NAME_exercises.ipynb``) is kept and reported when the student edited it (grading accepts
+  both names), and removed when not (it holds none of their work).
 - A copy the student edited is kept and reported; :func:`fresh` (``make fresh
   NB=work/exercises/NAME.ipynb``) moves it aside as ``NAME.mine-<time>.ipynb`` and copies
   the course's version anew.
@@ -15,7 +18,7 @@ Edits are told apart from runs by the cells' sources only: running cells (output
 execution counts) and JupyterLab's metadata changes do not count as an edit.
 
     python -m coursekit.workspace sync [--root .] [--work work]
-    python -m coursekit.workspace fresh work/exercises/02_mlp_backprop.ipynb
+    python -m coursekit.workspace fresh work/exercises/02_mlp_backprop_exercises.ipynb
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SOURCES = ("notebooks", "exercises")
+#: exercise notebooks are ``exercises/NAME_exercises.ipynb`` (as ``coursekit assign`` writes)
+EXERCISE_SUFFIX = "_exercises"
 MANIFEST = ".coursekit-copies.json"
 
 
@@ -53,6 +58,10 @@ class SyncReport:
     refreshed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # edited by the student; the course changed
     unchanged: list[str] = field(default_factory=list)
+    #: (old, new): the student's copy under an exercise's name before the rename, kept
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    #: old-name copies the student never edited, removed (the new name replaces them)
+    retired: list[str] = field(default_factory=list)
 
     def lines(self, work: Path) -> list[str]:
         out = []
@@ -61,6 +70,14 @@ class SyncReport:
         if self.refreshed:
             out.append("updated to the course's new version (you had not edited them): "
                        + ", ".join(self.refreshed))
+        if self.retired:
+            out.append("removed unedited copies under the exercises' old names (now "
+                       "NAME_exercises.ipynb): " + ", ".join(self.retired))
+        for old, new in self.renamed:
+            out.append(f"kept your {work / old}: exercises are now named apart from their "
+                       f"lectures, this one is {work / new} (a fresh copy). Keep working in "
+                       f"yours (coursekit check and grading accept both names) or copy your "
+                       f"answer cells into the new one")
         for name in self.kept:
             out.append(f"kept your edited {work / name}; the course's version changed. For a "
                        f"fresh copy (yours is kept beside it): make fresh NB={work / name}")
@@ -122,8 +139,31 @@ def sync(root=".", work="work") -> SyncReport:
             report.refreshed.append(name)
         else:
             report.kept.append(name)
+    _old_exercise_names(root, work, manifest, report)
     _save_manifest(work, manifest)
     return report
+
+
+def _old_exercise_names(root: Path, work: Path, manifest: dict, report: SyncReport) -> None:
+    """Copies under an exercise's old name (``exercises/NAME.ipynb``, before exercises were
+    renamed ``NAME_exercises.ipynb``): removed if never edited, else kept and reported."""
+    for path in sorted((root / "exercises").glob(f"*{EXERCISE_SUFFIX}.ipynb")):
+        new = path.relative_to(root).as_posix()
+        old = f"exercises/{path.name[: -len(EXERCISE_SUFFIX + '.ipynb')]}.ipynb"
+        copy = work / old
+        if (root / old).exists() or not copy.is_file():
+            continue
+        record = manifest.get(old)
+        try:
+            unedited = isinstance(record, dict) and sources_digest(copy) == record.get("sources")
+        except (OSError, ValueError):
+            unedited = False
+        if unedited:
+            copy.unlink()
+            manifest.pop(old, None)
+            report.retired.append(old)
+        else:
+            report.renamed.append((old, new))
 
 
 def fresh(copy, root=".", work="work") -> Path:
@@ -137,7 +177,7 @@ def fresh(copy, root=".", work="work") -> Path:
         name = copy.relative_to(work_dir).as_posix()
     except ValueError:
         raise ValueError(f"{copy} is not a notebook in {work_dir}/; give a path such as "
-                         f"{work}/exercises/02_mlp_backprop.ipynb") from None
+                         f"{work}/exercises/02_mlp_backprop_exercises.ipynb") from None
     source = root / name
     if not source.is_file():
         raise FileNotFoundError(f"the course has no {name}; copies exist only for notebooks "
@@ -164,7 +204,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("sync", help="copy new notebooks, update the ones you have not edited")
     one = sub.add_parser("fresh", help="a fresh copy of one notebook (yours is kept beside it)")
-    one.add_argument("notebook", help="e.g. work/exercises/02_mlp_backprop.ipynb")
+    one.add_argument("notebook", help="e.g. work/exercises/02_mlp_backprop_exercises.ipynb")
     args = parser.parse_args(argv)
     try:
         if args.command == "sync":

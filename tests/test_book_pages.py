@@ -23,7 +23,7 @@ def test_syllabus_table_lists_every_chapter_with_its_exercise_points():
     for public in sorted((REPO / "coursekit" / "grading" / "public").glob("*.json")):
         data = json.loads(public.read_text())
         points = sum(q["points"] for q in data["questions"])
-        row = next(line for line in table.splitlines() if f"exercises/{public.stem}.ipynb" in line)
+        row = next(line for line in table.splitlines() if f"exercises/{public.stem}_exercises.ipynb" in line)
         assert f"| {len(data['questions'])} | {points:g} |" in row, row
 
 

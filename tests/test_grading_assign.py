@@ -91,7 +91,7 @@ def test_assign_with_another_secret_changes_the_bundle_only(tmp_path, assigned):
     summary = assign_one(SOLUTIONS / name, tmp_path / "exercises", tmp_path / "bundles",
                          tmp_path / "public", secret="another-secret")
     assert summary["public_share"] == pytest.approx(0.05)
-    for path in (f"exercises/{name}.ipynb", f"public/{name}.json"):
+    for path in (f"exercises/{name}_exercises.ipynb", f"public/{name}.json"):
         assert (tmp_path / path).read_text() == (root / path).read_text(), path
     ours = json.loads((root / "bundles" / name / "bundle.json").read_text())
     theirs = json.loads((tmp_path / "bundles" / name / "bundle.json").read_text())
@@ -108,12 +108,12 @@ def test_committed_exercises_equal_a_fresh_assign(assigned):
     tmp_path, names = assigned
     assert names == sorted(p.name for p in find_assignments(SOLUTIONS))
     committed = sorted(p.name for p in (REPO / "exercises").glob("*.ipynb"))
-    assert committed == sorted(f"{n}.ipynb" for n in names), (
+    assert committed == sorted(f"{n}_exercises.ipynb" for n in names), (
         "exercises/ must hold exactly one notebook per solutions/ folder: run `make assign`")
     for name in names:
-        fresh = (tmp_path / "exercises" / f"{name}.ipynb").read_text()
-        assert (REPO / "exercises" / f"{name}.ipynb").read_text() == fresh, (
-            f"exercises/{name}.ipynb differs from a fresh `coursekit assign`: run `make assign`"
+        fresh = (tmp_path / "exercises" / f"{name}_exercises.ipynb").read_text()
+        assert (REPO / "exercises" / f"{name}_exercises.ipynb").read_text() == fresh, (
+            f"exercises/{name}_exercises.ipynb differs from a fresh `coursekit assign`: run `make assign`"
             " and commit the result (never edit exercises/ by hand)")
         public = PUBLIC_DIR / f"{name}.json"
         assert public.is_file(), f"{public} missing: run `make assign`"
@@ -159,7 +159,7 @@ def test_reference_gets_full_marks_and_unsolved_gets_zero(tmp_path, assigned, as
     """For every chapter: the reference earns every point, the release none, no grader error."""
     root, _ = assigned
     paths = {"bundle": root / "bundles" / assignment,
-             "release": root / "exercises" / f"{assignment}.ipynb"}
+             "release": root / "exercises" / f"{assignment}_exercises.ipynb"}
     submissions = tmp_path / "submissions"
     submissions.mkdir()
     shutil.copy(solution_notebook(SOLUTIONS / assignment), submissions / "reference.ipynb")

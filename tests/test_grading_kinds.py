@@ -139,7 +139,7 @@ def test_two_secrets_give_different_hidden_inputs_and_the_same_public_files(tmp_
                 runs.items()}
     np.testing.assert_array_equal(expected["a"], expected["a2"])
     assert not np.allclose(expected["a"], expected["b"])
-    for name in (f"public/{NAME}.json", f"exercises/{NAME}.ipynb"):
+    for name in (f"public/{NAME}.json", f"exercises/{NAME}_exercises.ipynb"):
         texts = {(root / name).read_text() for root, _, _ in runs.values()}
         assert len(texts) == 1, f"{name} must not depend on the secret"
     assert runs["a"][1]["secret_id"] == runs["a2"][1]["secret_id"] != runs["b"][1]["secret_id"]
@@ -177,7 +177,7 @@ def test_public_share_limit_and_heading(tmp_path):
     public = sum(t["points"] for q in bundle["questions"] for t in q["tests"]
                  if t["visibility"] == "public")
     assert public == pytest.approx(0.05 * 4)
-    heading = json.loads((tmp_path / "exercises" / f"{NAME}.ipynb").read_text())["cells"][0]
+    heading = json.loads((tmp_path / "exercises" / f"{NAME}_exercises.ipynb").read_text())["cells"][0]
     assert "carry 5 % of the 4 points (0.2 points)" in "".join(heading["source"])
 
     too_public = TESTS_PY.replace('title="A stable sigmoid",', 'title="A stable sigmoid", '
@@ -254,7 +254,7 @@ def test_check_raises_kind(tmp_path):
 # --------------------------------------------------- grader (sandboxed child)
 def test_grader_scores_raises_and_warnings_in_the_parent(tmp_path):
     folder, _, bundle = _assign(tmp_path, "grading-secret")
-    release = json.loads((tmp_path / "exercises" / f"{NAME}.ipynb").read_text())
+    release = json.loads((tmp_path / "exercises" / f"{NAME}_exercises.ipynb").read_text())
     answers = [c for c in release["cells"] if c["metadata"]["coursekit"]["kind"] == "answer"]
     submissions = tmp_path / "submissions"
 
@@ -270,7 +270,7 @@ def test_grader_scores_raises_and_warnings_in_the_parent(tmp_path):
     submit("reference", SIGMOID, SAFE_LOG)
     submit("naive", NAIVE_SIGMOID, UNCHECKED_LOG)
     submit("wrongtype", "np.seterr(all='ignore')\n" + NAIVE_SIGMOID, WRONG_TYPE_LOG)
-    shutil.copy(tmp_path / "exercises" / f"{NAME}.ipynb", submissions / "unsolved.ipynb")
+    shutil.copy(tmp_path / "exercises" / f"{NAME}_exercises.ipynb", submissions / "unsolved.ipynb")
     out = tmp_path / "out"
     grade(NAME, submissions, out, bundle=tmp_path / "bundles" / NAME, workers=2, timeout=60,
           quiet=True)

@@ -96,3 +96,45 @@ def test_errors_name_the_problem(course, tmp_path):
 def test_work_folder_is_ignored_by_git():
     ignored = subprocess.run(["git", "check-ignore", "-q", "work/notebooks/x.ipynb"], cwd=ROOT)
     assert ignored.returncode == 0
+
+
+def test_a_copy_under_an_exercises_old_name_is_kept_and_reported(course):
+    """Exercises became NAME_exercises.ipynb: a student's edited old copy is never lost."""
+    sync(course)  # the student started before the rename
+    old = course / "work/exercises/01_linear_models.ipynb"
+    nb = nbformat.read(old, as_version=4)
+    nb.cells[0].source = "def f():\n    return 42"
+    nbformat.write(nb, old)
+    renamed = course / "exercises/01_linear_models_exercises.ipynb"
+    (course / "exercises/01_linear_models.ipynb").rename(renamed)  # git pull of the rename
+    report = sync(course)
+    assert "exercises/01_linear_models_exercises.ipynb" in report.copied
+    assert report.renamed == [("exercises/01_linear_models.ipynb",
+                               "exercises/01_linear_models_exercises.ipynb")]
+    assert "return 42" in old.read_text()
+    line = " ".join(report.lines(Path("work")))
+    assert "kept your work/exercises/01_linear_models.ipynb" in line
+    assert "work/exercises/01_linear_models_exercises.ipynb" in line
+    assert sync(course).renamed == report.renamed  # reported again, still kept
+    assert "return 42" in old.read_text()
+
+
+def test_an_unedited_copy_under_an_old_name_is_removed(course):
+    sync(course)
+    old = course / "work/exercises/01_linear_models.ipynb"
+    (course / "exercises/01_linear_models.ipynb").rename(
+        course / "exercises/01_linear_models_exercises.ipynb")
+    report = sync(course)
+    assert report.retired == ["exercises/01_linear_models.ipynb"] and not report.renamed
+    assert not old.exists()
+    assert (course / "work/exercises/01_linear_models_exercises.ipynb").is_file()
+    assert not sync(course).retired
+
+
+def test_an_old_name_copy_without_a_record_is_kept(course):
+    (course / "exercises/01_linear_models.ipynb").rename(
+        course / "exercises/01_linear_models_exercises.ipynb")
+    mine = course / "work/exercises/01_linear_models.ipynb"
+    _notebook(mine, "my own work")
+    report = sync(course)
+    assert report.renamed and "my own work" in mine.read_text()

@@ -8,7 +8,7 @@
 2. Links from a chapter to files of the repository outside the book (e.g.
    ``../solutions/README.md``) become links to that file in the repository
    (``repository.url`` of _config.yml); the built site does not contain them. Links
-   to pages of the book (``../exercises/01_linear_models.ipynb``) stay internal. A link
+   to pages of the book (``../exercises/01_linear_models_exercises.ipynb``) stay internal. A link
    to a path that does not exist stays a build warning.
 3. Every exercise page (``exercises/*``) starts with how to work on it, check it and
    hand it in: one text for every exercise, present and future.
@@ -247,7 +247,7 @@ def syllabus_table(repository: Path) -> str:
         for path in sorted(public.glob("*.json")):
             if path.stem.split("_")[0].rstrip("ab") == key.rstrip("ab") and key[0].isdigit():
                 data = json.loads(path.read_text(encoding="utf-8"))
-                exercise = f"[exercises {path.stem.split('_')[0]}](exercises/{path.stem}.ipynb)"
+                exercise = f"[exercises {path.stem.split('_')[0]}](exercises/{path.stem}_exercises.ipynb)"
                 questions = str(len(data["questions"]))
                 points = f"{sum(q['points'] for q in data['questions']):g}"
                 break

@@ -6,7 +6,7 @@ For each assignment folder (holding ``<assignment>.ipynb`` and ``tests.py``):
 2. run the reference notebook once and call every tested name on every test's
    inputs: those results are the expected values (unless a test gives
    ``expected=``); the reference must earn full marks, or assign stops;
-3. write ``<out>/<assignment>.ipynb`` (students), the public tests as package data
+3. write ``<out>/<assignment>_exercises.ipynb`` (students), the public tests as package data
    ``coursekit/grading/public/<assignment>.json`` (``check`` reads them, so a
    student needs only the installed package and the notebook), and the grading
    bundle ``<bundle>/<assignment>/bundle.json`` (all tests with expected values,
@@ -49,7 +49,8 @@ from coursekit.grading.bundle import (
     write_json,
 )
 from coursekit.grading.bundle import load_bundle as _load_bundle
-from coursekit.grading.check import PUBLIC_DIR
+from coursekit.grading.cellnames import answer_lines
+from coursekit.grading.check import PUBLIC_DIR, exercise_filename
 from coursekit.grading.engine import execute
 from coursekit.grading.notebook import (
     add_to_heading,
@@ -307,9 +308,11 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
                              + "\n  ".join(problems))
 
     out.mkdir(parents=True, exist_ok=True)
-    write_notebook(release, out / f"{name}.ipynb")
+    write_notebook(release, out / exercise_filename(name))
+    answers = answer_lines(plain_notebook(release)["cells"])  # check names them in feedback
     public = {"format": FORMAT, "assignment": name, "questions": [
         {**{k: r[k] for k in ("id", "title", "points")},
+         "answer_cells": answers.get(r["id"], []),
          "hidden_tests": sum(t["visibility"] == "hidden" for t in r["tests"]),
          "tests": [t for t in r["tests"] if t["visibility"] == "public"]} for r in records]}
     write_json(Path(public_dir) / f"{name}.json", validate_public(public), indent=1)
@@ -326,7 +329,7 @@ def assign_one(folder: Path, out: Path, bundle_root: Path, public_dir: Path = PU
             "points": sum(r["points"] for r in records),
             "tests": sum(len(r["tests"]) for r in records), "public_share": share,
             "secret": source_of_secret, "secret_id": secrets.secret_id(secret),
-            "notebook": str(out / f"{name}.ipynb"), "bundle": str(bundle_dir)}
+            "notebook": str(out / exercise_filename(name)), "bundle": str(bundle_dir)}
 
 
 def assign(solutions: Path, out: Path, bundle_root: Path = DEFAULT_BUNDLE_ROOT,

@@ -28,6 +28,8 @@ from coursekit.grading.scoring import score_test
 PUBLIC_DIR = Path(__file__).resolve().parent / "public"
 
 GRADING_ENV = "COURSEKIT_GRADING"
+#: exercise notebooks are named ``<assignment>_exercises.ipynb``
+EXERCISE_SUFFIX = "_exercises"
 
 
 def load_public(assignment: str, public_dir: Path = PUBLIC_DIR) -> dict:
@@ -40,13 +42,32 @@ def load_public(assignment: str, public_dir: Path = PUBLIC_DIR) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def exercise_filename(assignment: str) -> str:
+    """The student notebook's file name: ``02_mlp_backprop_exercises.ipynb`` (named apart
+    from the lecture ``notebooks/02_mlp_backprop.ipynb``; before the rename it was
+    ``02_mlp_backprop.ipynb``, which grading still accepts)."""
+    return f"{assignment}{EXERCISE_SUFFIX}.ipynb"
+
+
+def _pts(points: float) -> str:
+    """Points as the headings and the grader print them (up to 4 significant digits)."""
+    return f"{points + 0.0:.4g}"
+
+
 @dataclass
 class CheckReport:
-    """Scores of the public tests that were run."""
+    """Scores of the public tests that were run, and the points they stand for.
+
+    ``question_points``: each question's total, as its heading states it;
+    ``hidden_points``: what its hidden tests carry (graded later);
+    ``total_points``: the assignment's total (every question, checked or not).
+    """
 
     assignment: str
     scores: dict = field(default_factory=dict)  # question id -> [scoring.Score]
     hidden: dict = field(default_factory=dict)  # question id -> number of hidden tests
+    question_points: dict = field(default_factory=dict)  # question id -> its points
+    total_points: float = 0.0
 
     @property
     def points(self) -> float:
@@ -56,25 +77,86 @@ class CheckReport:
     def max_points(self) -> float:
         return sum(s.max_points for scores in self.scores.values() for s in scores)
 
+    def hidden_points(self, qid: str) -> float:
+        public = sum(s.max_points for s in self.scores.get(qid, []))
+        return max(0.0, self.question_points.get(qid, public) - public)
+
     @property
     def passed(self) -> bool:
         return all(s.status == "passed" for scores in self.scores.values() for s in scores)
 
-    def text(self) -> str:
+    def question_line(self, qid: str) -> str:
+        scores = self.scores[qid]
+        got = sum(s.points for s in scores)
+        top = sum(s.max_points for s in scores)
+        passed = sum(s.status == "passed" for s in scores)
+        mark = "PASS" if passed == len(scores) else "FAIL"
+        n_hidden = self.hidden.get(qid, 0)
+        hidden = (f"hidden tests graded later {_pts(self.hidden_points(qid))} points "
+                  f"({n_hidden} test{'s' if n_hidden != 1 else ''})" if n_hidden
+                  else "no hidden tests")
+        return (f"{qid}: {mark}  public tests {_pts(got)}/{_pts(top)} points ({passed} of "
+                f"{len(scores)} passed: this question's public share); {hidden}; question "
+                f"total {_pts(self.question_points.get(qid, top))} points")
+
+    def total_line(self) -> str:
+        """The assignment's line: public points earned, the public share, the total."""
+        total = self.total_points or sum(self.question_points.values()) or self.max_points
+        share = self.max_points / total if total else 0.0
+        return (f"total: public tests {_pts(self.points)}/{_pts(self.max_points)} points "
+                f"(public share {share * 100:.3g} % of the assignment); hidden tests graded "
+                f"later {_pts(max(0.0, total - self.max_points))} points; assignment total "
+                f"{_pts(total)} points")
+
+    def text(self, total: bool | None = None) -> str:
+        """Every checked question (its line, then one line per public test); the total line
+        too when every question was checked (or ``total=True``)."""
         lines = []
         for qid, scores in self.scores.items():
-            got = sum(s.points for s in scores)
-            top = sum(s.max_points for s in scores)
-            mark = "PASS" if all(s.status == "passed" for s in scores) else "FAIL"
-            lines.append(f"{qid}: {mark}  {got:.3g}/{top:.3g} points from public tests"
-                         + (f" (+{self.hidden.get(qid, 0)} hidden tests at grading)"
-                            if self.hidden.get(qid) else ""))
+            lines.append(self.question_line(qid))
+            messages = {score.message for score in scores}
+            if len(scores) > 1 and len(messages) == 1 and scores[0].status == "error":
+                lines.append(f"   X  all {len(scores)} public tests: {messages.pop()}")
+                continue  # one cause (e.g. not answered yet): said once
             for score in scores:
                 symbol = {"passed": "ok ", "partial": "~  "}.get(score.status, "X  ")
                 detail = "" if score.status == "passed" and score.message == "ok" else \
                     f": {score.message}"
                 lines.append(f"   {symbol}{score.label}{detail}")
+        if total if total is not None else len(self.scores) == len(self.question_points):
+            lines.append(self.total_line())
         return "\n".join(lines)
+
+
+def _answer_cells(record: dict) -> str:
+    """How to name a question's answer cell(s): "the answer cell of q4, `def f`"."""
+    lines = [line for line in record.get("answer_cells", []) if line]
+    qid = record["id"]
+    if not lines:
+        return f"the answer cell of {qid}"
+    shown = " and ".join(f"`{line}`" for line in lines)
+    return f"the answer cell{'s' if len(lines) > 1 else ''} of {qid}, {shown}"
+
+
+def not_answered(record: dict) -> str:
+    return (f"not answered yet: {_answer_cells(record)} still raises NotImplementedError; "
+            "write your answer there (in place of the raise line) and run the cell")
+
+
+def explain_error(record: dict, error: str) -> str:
+    """A student's error in a public test, with what to do about it."""
+    if error.startswith("NotImplementedError"):
+        return not_answered(record)
+    if error.startswith("NameError"):
+        return (f"{error}: not answered or not run yet; run {_answer_cells(record)} (and "
+                "the cells above it), keeping the names the exercise gives")
+    return error
+
+
+def _new_report(assignment: str, public: dict) -> CheckReport:
+    return CheckReport(assignment,
+                       question_points={q["id"]: float(q["points"]) for q in public["questions"]},
+                       total_points=float(sum(q["points"] for q in public["questions"])))
 
 
 def run_public(assignment: str, namespace: dict, question: str | None = None,
@@ -86,7 +168,7 @@ def run_public(assignment: str, namespace: dict, question: str | None = None,
     ids = [q["id"] for q in public["questions"]]
     if question is not None and question not in ids:
         raise ValueError(f"question must be one of {ids}, got {question!r}")
-    report = CheckReport(assignment)
+    report = _new_report(assignment, public)
     for record in public["questions"]:
         if question is not None and record["id"] != question:
             continue
@@ -95,10 +177,9 @@ def run_public(assignment: str, namespace: dict, question: str | None = None,
             try:
                 outcome = run_test(test, namespace)
             except NotImplementedError:
-                outcome = {"error": "not answered yet (NotImplementedError): write your "
-                                    "answer in the cell"}
+                outcome = {"error": not_answered(record)}
             except Exception as error:  # noqa: BLE001 - report the student's own error
-                outcome = {"error": f"{type(error).__name__}: {error}"}
+                outcome = {"error": explain_error(record, f"{type(error).__name__}: {error}")}
             scores.append(score_test(test, outcome, reveal=True))
         report.scores[record["id"]] = scores
         report.hidden[record["id"]] = record["hidden_tests"]
@@ -152,10 +233,12 @@ def checker(assignment: str) -> Checker:
 def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, list[str]]:
     """Execute a saved notebook in a child process and run its public tests.
 
-    Returns the report and the notebook's cell errors (``cell N: message``).
+    Returns the report and the notebook's cell errors, each naming the cell as the
+    student sees it ("the answer cell of q4, `def f`: message", see ``cellnames``).
     """
     from coursekit.grading import sandbox
     from coursekit.grading.assign import PLAN_KEYS
+    from coursekit.grading.cellnames import code_cell_names, name_code_cells, question_of
     from coursekit.grading.engine import execute
     from coursekit.grading.notebook import SETUP_PATTERN, SubmissionError, read_submission
 
@@ -174,11 +257,27 @@ def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, lis
     plan = [{"q": q["id"], "tests": [{k: t.get(k) for k in PLAN_KEYS} for t in q["tests"]]}
             for q in public["questions"]]
     notebook = {"cells": [{"cell_type": c["cell_type"], "source": c["source"]} for c in cells]}
+    questions_of_code = [q for c, q in zip(cells, question_of(cells)) if c["cell_type"] == "code"]
     run = execute(notebook, plan, sandbox.Limits(timeout=timeout), sandboxed=False)
-    report = CheckReport(assignment)
+    names = code_cell_names(cells)
+    unanswered = {q for i, message in run.cell_errors.items()
+                  if message.startswith("NotImplementedError") and i < len(names)
+                  for q in [questions_of_code[i]] if q}
+    report = _new_report(assignment, public)
     for record in public["questions"]:
-        report.scores[record["id"]] = [score_test(t, run.outcomes.get((record["id"], t["key"])),
-                                                  reveal=True) for t in record["tests"]]
+        scores = []
+        for test in record["tests"]:
+            outcome = run.outcomes.get((record["id"], test["key"]))
+            if outcome is not None and "error" in outcome:
+                error = str(outcome["error"])
+                if record["id"] in unanswered and error.startswith("NameError"):
+                    error = "NotImplementedError"  # the answer cell stopped before defining it
+                outcome = {**outcome, "error": explain_error(record, error)}
+            scores.append(score_test(test, outcome, reveal=True))
+        report.scores[record["id"]] = scores
         report.hidden[record["id"]] = record["hidden_tests"]
-    errors = [f"cell {i + 1}: {message}" for i, message in sorted(run.cell_errors.items())]
-    return report, errors + run.notes
+    errors = [f"{names[i] if i < len(names) else f'a cell ({i + 1})'}: "
+              + ("still raises NotImplementedError (not answered yet)"
+                 if message.startswith("NotImplementedError") else message)
+              for i, message in sorted(run.cell_errors.items())]
+    return report, errors + [name_code_cells(note, names) for note in run.notes]

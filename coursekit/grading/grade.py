@@ -35,6 +35,7 @@ from pathlib import Path
 
 from coursekit.grading import sandbox, supervisor
 from coursekit.grading.assign import BUNDLE_FILE, DEFAULT_BUNDLE_ROOT, load_bundle, plan_of
+from coursekit.grading.check import EXERCISE_SUFFIX
 from coursekit.grading.engine import execute
 from coursekit.grading.messages import cell_label
 from coursekit.grading.notebook import SubmissionError, read_submission, rebuild
@@ -77,7 +78,9 @@ def find_submissions(folder: Path, assignment: str) -> list[tuple[str, Path]]:
             notebooks = sorted(p for p in entry.rglob("*.ipynb")
                                if ".ipynb_checkpoints" not in p.parts)
             if notebooks:
-                named = [p for p in notebooks if p.stem == assignment]
+                # the exercise's name (NAME_exercises.ipynb), else its name before the rename
+                named = [p for stem in (assignment + EXERCISE_SUFFIX, assignment)
+                         for p in notebooks if p.stem == stem]
                 found.setdefault(entry.name, (named or notebooks)[0])
     result = []
     for name, path in found.items():
