@@ -88,7 +88,8 @@ def test_records(questions: list[Question]) -> list[dict]:
                 "expected": encode(test.expected) if test.has_expected else None,
             })
         records.append({"id": question.id, "title": question.title,
-                        "points": question.points, "tests": tests})
+                        "points": question.points, "tests": tests,
+                        "forbidden": list(question.forbidden)})
     return records
 
 

@@ -356,3 +356,26 @@ def write_exports(out: Path, gradebook, assignment: str, policy: str, policy_tex
     atomic_write(paths["report_md"], md)
     atomic_write(paths["report_html"], page)
     return paths
+
+
+def return_feedback(out: Path, to: Path) -> list[Path]:
+    """Copy each graded student's ``feedback.md`` and ``results.json`` into ``TO/<name>/``
+    (the name as submitted; a path separator in it becomes ``_``)."""
+    import shutil
+
+    out, to = Path(out), Path(to)
+    path = out / GRADES_FILE
+    if not path.is_file():
+        raise ValueError(f"{out} has no {GRADES_FILE}: run coursekit grade first")
+    folders = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            source = out / row["folder"]
+            target = to / (row["submission"].replace("/", "_").replace("\\", "_").strip(".")
+                           or row["folder"])
+            target.mkdir(parents=True, exist_ok=True)
+            for name in (FEEDBACK_FILE, RESULTS_FILE):
+                if (source / name).is_file():
+                    shutil.copyfile(source / name, target / name)
+            folders.append(target)
+    return folders
