@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime
 from pathlib import Path
 
 from coursekit.grading import sandbox, supervisor
@@ -330,6 +331,12 @@ def answer_cells(release: dict, path: Path) -> dict[str, str]:
             if c["metadata"]["coursekit"]["kind"] == "answer"}
 
 
+def _robust_z(value: float, similarity: dict) -> str:
+    if similarity["robust_sd"] <= 0:
+        return "far"
+    return f"{(value - similarity['median']) / similarity['robust_sd']:.1f} robust sd"
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -414,12 +421,12 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
                    "time, the latest, with its penalty)" if policy == "latest-on-time" else
                    f"{policy} (the latest version counts, with its penalty if late)") + \
         f"; {late_policy.describe()}"
-    missing = sandbox.missing_protections(sandbox.capabilities())
-    if missing and not quiet:
-        print("coursekit grade: warning: weaker sandbox on this machine: " + "; ".join(missing),
-              file=sys.stderr)
     out = Path(out)
-    with Gradebook(out, assignment) as book:
+    with Gradebook(out, assignment) as book:  # first: a second run stops here, in one line
+        missing = sandbox.missing_protections(sandbox.capabilities())
+        if missing and not quiet:
+            print("coursekit grade: warning: weaker sandbox on this machine: "
+                  + "; ".join(missing), file=sys.stderr)
         run_id = book.start_run(_sha256(bundle_dir / BUNDLE_FILE), {
             "submissions": str(submissions), "limits": vars(limits), "only": only,
             "force": force, "policy": policy, "late": late_policy.as_dict()})
@@ -434,6 +441,8 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
             if previous is None:
                 todo.append((name, safe, path, mark, submitted))
                 continue
+            if submitted is None and previous["submitted_at"]:  # unknown now: keep the known
+                submitted = datetime.fromisoformat(previous["submitted_at"])
             record = _timed(previous["record"], name, submitted, late_policy)
             record.pop("overrides", None)
             if (record["submitted_at"], record["penalty"]) == (
@@ -465,8 +474,9 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
             {c.student: c.grading["answers"] for c in counted if c.grading["answers"]},
             data["release"])
         book.add_flags(run_id, [{"kind": "similar", "student": f"{a} ↔ {b}",
-                                 "detail": f"similarity {sim:.2f} (class median "
-                                           f"{similarity['median']:.2f}, flagged from "
+                                 "detail": f"similarity {sim:.2f}, "
+                                           f"{_robust_z(sim, similarity)} above the class "
+                                           f"median {similarity['median']:.2f} (flagged from "
                                            f"{similarity['threshold']:.2f})"}
                                 for a, b, sim in similarity["flagged"]])
         paths = write_exports(out, book, assignment, policy, policy_text, roster_rows,

@@ -13,8 +13,10 @@ Three checks, all in the coordinating process, on the student's answer cells (th
   compared (short answers are alike by necessity). Similarity of two submissions is the
   Jaccard index of their fingerprint sets. A pair is flagged when its similarity is at least
   ``ABSOLUTE`` (0.9) *and* at least ``SPREAD`` (4) robust standard deviations
-  (1.4826 × MAD) above the class median of all pairs: so a class whose answers are all
-  alike (a short exercise) flags only what stands out from it. Why this and not
+  (1.4826 × MAD) above the class median of all pairs -- so a class whose answers are all
+  alike (a short exercise) flags only what stands out from it -- except that a similarity of
+  ``CEILING`` (0.98) or more (a copy, renamed or not) is always flagged. Each flagged pair
+  reports its distance from the median in robust standard deviations. Why this and not
   copydetect: no new dependency, deterministic (no random hashing), and fast (a class of
   50 in well under a second); copydetect does the same winnowing over pygments tokens.
 - **Forbidden imports** (``forbidden_imports``): a question may declare
@@ -47,6 +49,7 @@ W = 4
 MIN_TOKENS = 25
 ABSOLUTE = 0.9
 SPREAD = 4.0
+CEILING = 0.98
 _SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 
 
@@ -128,7 +131,7 @@ def similar_pairs(answers: dict[str, dict[str, str]], release: dict) -> dict:
     median = statistics.median(values) if values else 0.0
     mad = statistics.median([abs(v - median) for v in values]) if values else 0.0
     robust_sd = 1.4826 * mad
-    threshold = max(ABSOLUTE, median + SPREAD * robust_sd)
+    threshold = max(ABSOLUTE, min(CEILING, median + SPREAD * robust_sd))
     flagged = [p for p in pairs if p[2] >= threshold]
     return {"pairs": pairs, "flagged": flagged, "median": median, "robust_sd": robust_sd,
             "threshold": threshold, "compared": len(names), "too_short": too_short}
