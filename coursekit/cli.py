@@ -86,9 +86,11 @@ def _grade(args) -> int:
                     timestamps=args.timestamps, times_from_files=args.times_from_files,
                     policy=args.policy, overrides=_overrides(args.override),
                     manual=args.import_manual)
-    print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped; "
-          f"{summary['rescored']} re-scored for a new time) in {summary['seconds']:.1f} s -> "
-          f"{summary['grades_csv']}; class report {summary['report_md']}")
+    rescored = (f", {summary['rescored']} re-scored for a new time or late policy"
+                if summary["rescored"] else "")
+    print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped)"
+          f"{rescored} in {summary['seconds']:.1f} s -> {summary['grades_csv']}; class report "
+          f"{summary['report_md']}")
     if summary["rejected"]:
         print(f"rejected (not notebooks): {', '.join(summary['rejected'])}")
     if args.return_feedback:

@@ -73,7 +73,8 @@ def tokens(source: str) -> list[str]:
             else:
                 out.append(token.string)
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        out = ["N" if re.match(r"\w", word) else word for word in re.findall(r"\w+|\S", source)]
+        out = [word if keyword.iskeyword(word) else "0" if word[0].isdigit() else "N"
+               if re.match(r"\w", word) else word for word in re.findall(r"\w+|\S", source)]
     return out
 
 
