@@ -202,3 +202,23 @@ def test_student_release_holds_no_secret(tmp_path):
         assert not leaked, (path, sorted(leaked)[:2])
     with pytest.raises(ValueError, match="not empty"):
         write_release(out, REPO)
+
+
+def test_large_notebook_graded_without_outputs_and_feedback_returned(tmp_path, capsys):
+    from grading_support import honest_answers, make_bundle, student_notebook, write_notebook
+
+    from coursekit.cli import main
+
+    paths = make_bundle(tmp_path)
+    notebook = student_notebook(paths["release"], honest_answers())
+    notebook["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                        "text": "x" * (21 * 2**20)}]
+    write_notebook(tmp_path / "subs" / "big.ipynb", notebook)
+    assert (tmp_path / "subs" / "big.ipynb").stat().st_size > 21 * 2**20
+    assert main(["grade", "--assignment", "01_linear_models", "--submissions",
+                 str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--bundle",
+                 str(paths["bundle"]), "--workers", "1", "--timeout", "30",
+                 "--return-feedback", str(tmp_path / "upload")]) == 0
+    assert "feedback of 1 students" in capsys.readouterr().out
+    feedback = (tmp_path / "upload" / "big" / "feedback.md").read_text()
+    assert "**Score: 15 / 15**" in feedback and "graded with its outputs stripped" in feedback

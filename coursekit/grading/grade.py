@@ -38,7 +38,12 @@ from pathlib import Path
 from coursekit.grading import sandbox, supervisor
 from coursekit.grading.assign import BUNDLE_FILE, DEFAULT_BUNDLE_ROOT, load_bundle, plan_of
 from coursekit.grading.engine import execute
-from coursekit.grading.notebook import SubmissionError, read_submission, rebuild
+from coursekit.grading.notebook import (
+    MAX_SUBMISSION_BYTES,
+    SubmissionError,
+    read_submission,
+    rebuild,
+)
 from coursekit.grading.report import atomic_write, write_submission
 from coursekit.grading.scoring import score_test
 from coursekit.grading.values import decode, encode
@@ -204,6 +209,12 @@ def run_submission(job: dict) -> dict:
     result = {"format": RUN_FORMAT, "error": None, "outcomes": [], "notes": [],
               "cell_errors": [], "suspicious": [], "warnings": [], "runs": 0}
     try:
+        size = Path(job["submission"]).stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            result["notes"].append(
+                f"your notebook is {size / 2**20:.1f} MiB, over {MAX_SUBMISSION_BYTES // 2**20} "
+                "MiB: it was graded with its outputs stripped (only the code is run); clear "
+                "large outputs before you submit")
         cells = read_submission(Path(job["submission"]))
         notebook, notes = rebuild(job["release"], cells)
         result["notes"] += notes
