@@ -284,7 +284,8 @@ def test_integrity_flags_in_the_report(graded):
             ("copy_exact", "copy_renamed")} <= pairs
     assert all(a.startswith("copy") or b.startswith("copy") or sim >= 0.98
                for a, b, sim in flagged), flagged
-    assert "copy_renamed ↔ copy_source" in report
+    assert "copy_exact, copy_renamed, copy_source [similar]: 3 submissions with similar " \
+        "answer code (pairwise 1.00–1.00" in report
     assert "forbidden [forbidden-import q5]" in report and "imports sklearn" in report
     assert "hardcoded [hard-coded q3]" in report and "5.266666666666667" in report
     assert "essay.pdf: not a notebook (.pdf)" in report
@@ -295,7 +296,7 @@ def test_integrity_flags_in_the_report(graded):
     assert "latest-on-time" in report and "per started 24 h" in report
     assert "| q1 | 2 |" in report
     html = (graded["out"] / "report.html").read_text(encoding="utf-8")
-    assert html.count("<svg") == len(POINTS) + 1 and "copy_renamed ↔ copy_source" in html
+    assert html.count("<svg") == len(POINTS) + 1 and "copy_exact, copy_renamed, copy_source" in html
     # flags are for the instructor: never in a student's feedback
     assert "similar" not in (graded["out"] / "copy_source" / "feedback.md").read_text()
 

@@ -90,7 +90,7 @@ class LatePolicy:
     def describe(self) -> str:
         if self.due is None:
             return "no due date: nothing is late"
-        grace = f", grace {self.grace}" if self.grace else ""
+        grace = f", grace {self.grace.total_seconds() / 60:g} min" if self.grace else ""
         return (f"due {self.due.isoformat()}{grace}; late: −{self.per_day:.0%} per started "
                 f"24 h after the due time, at most −{self.cap:.0%}")
 

@@ -139,10 +139,22 @@ def flag_suspicious(notebook: dict) -> list[str]:
     return flags
 
 
+_DIGESTS: dict[tuple, bytes] = {}
+
+
+def _file_digest(path: Path) -> bytes:
+    """SHA-256 of a file, cached by (path, size, mtime): the bundle is hashed once a run."""
+    info = path.stat()
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = hashlib.sha256(path.read_bytes()).digest()
+    return _DIGESTS[key]
+
+
 def fingerprint(submission: Path, bundle_dir: Path, limits: sandbox.Limits) -> str:
     digest = hashlib.sha256()
-    for path in (submission, Path(bundle_dir) / BUNDLE_FILE):
-        digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
+    digest.update(hashlib.sha256(Path(submission).read_bytes()).digest())
+    digest.update(_file_digest(Path(bundle_dir) / BUNDLE_FILE))
     digest.update(json.dumps(vars(limits), sort_keys=True).encode())
     import coursekit
 
@@ -484,12 +496,13 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
         similarity = integrity.similar_pairs(
             {c.student: c.grading["answers"] for c in counted if c.grading["answers"]},
             data["release"])
-        book.add_flags(run_id, [{"kind": "similar", "student": f"{a} ↔ {b}",
-                                 "detail": f"similarity {sim:.2f}, "
-                                           f"{_robust_z(sim, similarity)} above the class "
-                                           f"median {similarity['median']:.2f} (flagged from "
-                                           f"{similarity['threshold']:.2f})"}
-                                for a, b, sim in similarity["flagged"]])
+        book.add_flags(run_id, [
+            {"kind": "similar", "student": ", ".join(members),
+             "detail": f"{len(members)} submissions with similar answer code (pairwise "
+                       f"{low:.2f}–{high:.2f}, {_robust_z(low, similarity)} above the class "
+                       f"median {similarity['median']:.2f}; flagged from "
+                       f"{similarity['threshold']:.2f})"}
+            for members, low, high in integrity.groups(similarity["flagged"])])
         paths = write_exports(out, book, assignment, policy, policy_text, roster_rows,
                               similarity)
         book.finish_run(run_id)

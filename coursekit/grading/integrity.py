@@ -138,6 +138,29 @@ def similar_pairs(answers: dict[str, dict[str, str]], release: dict) -> dict:
             "threshold": threshold, "compared": len(names), "too_short": too_short}
 
 
+def groups(flagged: list[tuple[str, str, float]]) -> list[tuple[list[str], float, float]]:
+    """Flagged pairs joined into groups (connected components): ``(members, min, max)``,
+    largest group first -- nine students handing in the same code are one finding."""
+    parent: dict[str, str] = {}
+
+    def root(name):
+        while parent.setdefault(name, name) != name:
+            name = parent[name]
+        return name
+
+    for a, b, _ in flagged:
+        parent[root(a)] = root(b)
+    found: dict[str, list] = {}
+    for a, b, sim in flagged:
+        found.setdefault(root(a), []).append((a, b, sim))
+    result = []
+    for pairs in found.values():
+        members = sorted({n for a, b, _ in pairs for n in (a, b)})
+        sims = [sim for _, _, sim in pairs]
+        result.append((members, min(sims), max(sims)))
+    return sorted(result, key=lambda g: (-len(g[0]), g[0]))
+
+
 def _defined(source: str) -> set[str]:
     try:
         tree = ast.parse(source)
