@@ -85,7 +85,8 @@ def _grade(args) -> int:
                     grace=args.grace, late_penalty=args.late_penalty, late_cap=args.late_cap,
                     timestamps=args.timestamps, times_from_files=args.times_from_files,
                     policy=args.policy, overrides=_overrides(args.override),
-                    manual=args.import_manual)
+                    manual=args.import_manual, export_manual=args.export_manual,
+                    manual_questions=[q for q in (args.manual_questions or "").split(",") if q])
     rescored = (f", {summary['rescored']} re-scored for a new time or late policy"
                 if summary["rescored"] else "")
     print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped)"
@@ -196,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     manual.add_argument("--import-manual", metavar="CSV", default=None,
                         help="hand-graded scores: student,question,score,comment (comments "
                              "reach the feedback)")
+    manual.add_argument("--export-manual", metavar="DIR", default=None,
+                        help="write each hand-graded answer of every student (free-text "
+                             "answer cells, and --manual-questions) into DIR/<item>.html/.md "
+                             "with their outputs, and DIR/scores.csv to fill in and import")
+    manual.add_argument("--manual-questions", metavar="Q1,Q2", default=None,
+                        help="questions whose answer cells are graded by hand (plots, "
+                             "explanations), for --export-manual")
     grade.add_argument("--return-feedback", metavar="FOLDER", default=None,
                        help="after grading, copy every student's feedback into "
                             "FOLDER/<student>/ (for upload)")

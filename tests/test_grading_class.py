@@ -36,6 +36,8 @@ ON_TIME = "2026-12-01T20:00:00+01:00"
 IN_GRACE = "2026-12-02T00:09:00+01:00"  # 10 min late, within the 15 min grace
 TWO_DAYS_LATE = "2026-12-03T12:00:00+01:00"  # 36 h late: two started days, -20 %
 CELLS = ["answer-5", "answer-4", "answer-3", "answer-2", "answer-1"]  # fastest-varying first
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5E"
+       "rkJggg==")
 JOSE = "José Núñez"
 NUNEZ = "núñez.josé"
 COPY_SOURCE = '''def fit_ridge(X, y, lam):
@@ -113,6 +115,12 @@ def graded(tmp_path_factory):
             for cell in notebook["cells"]:  # lost ids and metadata
                 cell["metadata"], cell["id"] = {}, f"c{random.Random(i).randrange(10**8)}"
         name = f"s{i:02d}"
+        if i == 10:  # outputs the student's notebook stored: shown in the hand-grading export
+            cell = next(c for c in notebook["cells"] if c.get("id") == "answer-4")
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                "text": "validation accuracy 0.87\n"},
+                               {"output_type": "display_data", "metadata": {},
+                                "data": {"image/png": PNG, "text/plain": "<Figure>"}}]
         _write(subs, name, notebook, "submission.ipynb" if i % 2 else None)
         expected[name] = points
     _write(subs, "blank", json.loads(release.read_text()))
@@ -396,6 +404,35 @@ def test_overrides_and_manual_scores_reach_the_feedback(graded):
     with pytest.raises(ValueError, match="no question 'q9'"):
         grade(ASSIGNMENT, graded["subs"], graded["out"], bundle=graded["paths"]["bundle"],
               quiet=True, overrides=[("s03", "q9", 1, "x")])
+
+
+def test_hand_grading_export_and_import(graded, tmp_path):
+    manual = tmp_path / "manual"
+    summary = grade(ASSIGNMENT, graded["subs"], graded["out"], bundle=graded["paths"]["bundle"],
+                    workers=1, timeout=TIMEOUT, memory_mb=2048, quiet=True,
+                    roster=graded["roster"], export_manual=manual, manual_questions=["q4"])
+    assert summary["graded"] == 0
+    page = (manual / "q4.html").read_text(encoding="utf-8")
+    assert page.count("<h2 ") == N and f'<h2 id="{JOSE}">' in page
+    assert "validation accuracy 0.87" in page and f"data:image/png;base64,{PNG}" in page
+    assert "def fit_logistic_regression" in (manual / "q4.md").read_text(encoding="utf-8")
+    with open(manual / "scores.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == N and {r["question"] for r in rows} == {"q4"}
+    for row in rows:
+        if row["student"] == "s10":
+            row.update(score="2", comment="the curve is overfitted")
+    with open(manual / "scores.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["student", "question", "score", "comment"])
+        writer.writeheader()
+        writer.writerows(rows)
+    grade(ASSIGNMENT, graded["subs"], graded["out"], bundle=graded["paths"]["bundle"],
+          workers=1, timeout=TIMEOUT, memory_mb=2048, quiet=True, roster=graded["roster"],
+          manual=manual / "scores.csv")
+    assert _grades(graded)["s10"]["q4"] == 2.0  # blank scores were skipped
+    assert _grades(graded)["s12"]["q4"] == graded["expected"]["s12"]["q4"]
+    assert "graded by hand: 2 points — the curve is overfitted" in (
+        graded["out"] / "s10" / "feedback.md").read_text()
 
 
 def test_feedback_returned_per_student(graded, tmp_path):

@@ -15,9 +15,15 @@ touches another; up to ``workers`` of them run at once. The work is split in two
    ``feedback.md`` and ``results.json`` atomically.
 
 So a grader process can run on another machine (a cluster) without
-ever holding what a student must not see. The main process rebuilds ``grades.csv``
-after every finished submission. Re-running is idempotent: a submission whose file,
-bundle and limits are unchanged keeps its results (``force=True`` regrades).
+ever holding what a student must not see. ``grade`` is "make jobs → run them
+(``run_local`` yields ``(key, run result)``) → ``score_run`` → record": each record goes
+into the gradebook (``gradebook.py``, the SQLite record of every run), with its
+submission time and late penalty (``deadlines.py``) and its integrity flags
+(``integrity.py``); ``grades.csv`` is re-derived after every finished submission, and
+every export and the class report (``report.py``) after the run. Re-running is
+idempotent: a submission whose file, bundle, limits and coursekit version are unchanged
+is skipped, from the gradebook (``force=True`` regrades; ``only=NAME`` regrades one).
+Non-notebook files in the submissions folder are listed as rejected.
 """
 
 from __future__ import annotations
@@ -380,7 +386,8 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
           force: bool = False, quiet: bool = False, only: str | None = None,
           roster: Path | None = None, due=None, grace=None, late_penalty=None, late_cap=None,
           timestamps: Path | None = None, times_from_files: bool = False,
-          policy: str | None = None, overrides=(), manual: Path | None = None) -> dict:
+          policy: str | None = None, overrides=(), manual: Path | None = None,
+          export_manual: Path | None = None, manual_questions=()) -> dict:
     """Grade every submission in ``submissions`` into ``out``; returns a summary.
 
     Make jobs → run them (``run_local``: a pool of grader processes) → ``score_run`` →
@@ -389,7 +396,8 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
     everyone else keeps their grades. Deadlines (``due``, ``grace``, ``late_penalty``,
     ``late_cap``, ``policy``) override ``grading.toml`` in the submissions folder;
     ``overrides``: ``(student, question, score, reason)`` tuples; ``manual``: a
-    ``student,question,score,comment`` CSV of hand-graded scores.
+    ``student,question,score,comment`` CSV of hand-graded scores (blank scores skipped);
+    ``export_manual``: a folder for the answers graded by hand (``manual.py``).
     """
     from coursekit.grading import deadlines, integrity
     from coursekit.grading.gradebook import POLICIES, Gradebook, nfc
@@ -423,6 +431,8 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
     if manual:
         with open(manual, newline="", encoding="utf-8-sig") as handle:
             for number, row in enumerate(csv.DictReader(handle), 2):
+                if not (row.get("score") or "").strip():  # not graded yet
+                    continue
                 try:
                     extra_scores.append((row["student"], row["question"], float(row["score"]),
                                          row.get("comment") or "graded by hand", "manual"))
@@ -505,6 +515,11 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
             for members, low, high in integrity.groups(similarity["flagged"])])
         paths = write_exports(out, book, assignment, policy, policy_text, roster_rows,
                               similarity)
+        if export_manual:
+            from coursekit.grading.manual import export_manual as write_manual
+
+            paths["manual"] = Path(export_manual)
+            write_manual(Path(export_manual), data, book.counted(policy), list(manual_questions))
         book.finish_run(run_id)
     return {"graded": len(todo), "skipped": skipped, "rescored": rescored,
             "submissions": len(subs), "rejected": [f for f, _ in rejected],
