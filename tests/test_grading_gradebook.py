@@ -222,3 +222,32 @@ def test_large_notebook_graded_without_outputs_and_feedback_returned(tmp_path, c
     assert "feedback of 1 students" in capsys.readouterr().out
     feedback = (tmp_path / "upload" / "big" / "feedback.md").read_text()
     assert "**Score: 15 / 15**" in feedback and "graded with its outputs stripped" in feedback
+
+
+def test_interrupted_run_resumes_without_regrading(tmp_path, monkeypatch):
+    from grading_support import honest_submissions, make_bundle, read_grades
+
+    from coursekit.grading import grade as grading
+
+    paths = make_bundle(tmp_path)
+    expected = honest_submissions(paths["release"], tmp_path / "subs", 3)
+    real = grading.run_local
+
+    def interrupted(jobs, workers, timeout):
+        for number, item in enumerate(real(jobs, workers, timeout)):
+            if number == 1:
+                raise KeyboardInterrupt  # the instructor pressed Ctrl-C
+            yield item
+
+    monkeypatch.setattr(grading, "run_local", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        grading.grade("01_linear_models", tmp_path / "subs", tmp_path / "out",
+                      bundle=paths["bundle"], workers=1, timeout=30, quiet=True)
+    monkeypatch.setattr(grading, "run_local", real)
+    summary = grading.grade("01_linear_models", tmp_path / "subs", tmp_path / "out",
+                            bundle=paths["bundle"], workers=1, timeout=30, quiet=True)
+    assert (summary["graded"], summary["skipped"]) == (2, 1)
+    assert read_grades(tmp_path / "out") == expected
+    book = sqlite3.connect(tmp_path / "out" / DATABASE)
+    assert book.execute("SELECT count(*), count(finished) FROM runs").fetchone() == (2, 1)
+    assert book.execute("SELECT count(*) FROM gradings").fetchone()[0] == 3
