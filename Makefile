@@ -10,7 +10,7 @@ PORT   ?= 8888
 WORK   ?= work
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
-.PHONY: help venv lab fresh test unit notebooks execute book assign grade bench lint clean
+.PHONY: help venv lab fresh test unit notebooks execute book assign grade release bench lint clean
 
 help:
 	@echo "make lab       install (first time), copy the notebooks into work/ and open JupyterLab"
@@ -20,6 +20,7 @@ help:
 	@echo "make execute   re-execute the lecture notebooks and store their outputs"
 	@echo "make assign    regenerate exercises/ (and build/grading/) from solutions/"
 	@echo "make grade     grade SUBMISSIONS=dir for ASSIGNMENT=name into OUT=dir"
+	@echo "make release   OUT=dir: the tree students get (no solutions, hidden tests, bundles)"
 	@echo "make bench     run the benchmarks in benchmarks/"
 
 # A student's install: the course and JupyterLab only (pip shows its progress; the first
@@ -102,6 +103,11 @@ grade: $(LAB_STAMP)
 	@test -f build/grading/$(ASSIGNMENT)/bundle.json || $(MAKE) assign
 	$(BIN)/coursekit grade --assignment $(ASSIGNMENT) --submissions $(SUBMISSIONS) \
 		--out $(OUT) $(if $(WORKERS),--workers $(WORKERS))
+
+# make release OUT=dir: a copy of the tracked files minus solutions/, tests/, bundles, secrets
+release: $(LAB_STAMP)
+	@test -n "$(OUT)" || { echo "usage: make release OUT=dir"; exit 2; }
+	$(BIN)/coursekit release --out $(OUT)
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(FORCED) $(BIN)/python $$f || exit 1; done

@@ -3,7 +3,10 @@
     coursekit assign solutions --out exercises [--bundle build/grading] [--secret-file FILE]
     coursekit check work/exercises/01_linear_models_exercises.ipynb
     coursekit grade --assignment 01_linear_models --submissions DIR --out OUT
-                    [--bundle DIR] [--workers N] [--timeout S] [--memory MB]
+                    [--bundle DIR] [--workers N] [--timeout S] [--memory MB] [--only NAME]
+                    [--roster CSV] [--due T --grace 15m --late-penalty 10%/day ...]
+    coursekit feedback --out OUT --to FOLDER
+    coursekit release --out DIR
 
 A wrong path or name is one line on stderr saying what was wrong and how to fix it,
 with exit code 2 (no traceback).
@@ -101,8 +104,35 @@ def _check(args) -> int:
     return 0 if report.passed else 1
 
 
+def _overrides(values: list[str]) -> list[tuple]:
+    """``student,question,score,reason`` strings, or CSV files of such rows (with a header)."""
+    import csv
+
+    result = []
+    for value in values or []:
+        if value.endswith(".csv") and Path(value).is_file():
+            with open(value, newline="", encoding="utf-8-sig") as handle:
+                rows = [[r.get("student"), r.get("question"), r.get("score"), r.get("reason")]
+                        for r in csv.DictReader(handle)]
+            where = value
+        else:
+            rows, where = list(csv.reader([value])), "--override"
+        for row in rows:
+            if len(row) != 4 or not all(row):
+                raise ValueError(f"{where}: an override is student,question,score,reason "
+                                 f"(e.g. alice,q3,2.5,\"partial credit for the plot\"), got "
+                                 f"{','.join(map(str, row))!r}")
+            try:
+                result.append((row[0], row[1], float(row[2]), row[3]))
+            except ValueError:
+                raise ValueError(f"{where}: the score of {row[0]} {row[1]} must be a number, "
+                                 f"got {row[2]!r}") from None
+    return result
+
+
 def _grade(args) -> int:
     from coursekit.grading.grade import grade
+    from coursekit.grading.report import return_feedback
 
     known = known_assignments()
     default_bundle = Path("build", "grading", args.assignment, "bundle.json")
@@ -119,9 +149,39 @@ def _grade(args) -> int:
     summary = grade(assignment=args.assignment, submissions=Path(args.submissions),
                     out=Path(args.out), bundle=Path(args.bundle) if args.bundle else None,
                     workers=args.workers, timeout=args.timeout, memory_mb=args.memory,
-                    force=args.force)
-    print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped) "
-          f"in {summary['seconds']:.1f} s -> {summary['grades_csv']}")
+                    force=args.force, only=args.only, roster=args.roster, due=args.due,
+                    grace=args.grace, late_penalty=args.late_penalty, late_cap=args.late_cap,
+                    timestamps=args.timestamps, times_from_files=args.times_from_files,
+                    policy=args.policy, overrides=_overrides(args.override),
+                    manual=args.import_manual, export_manual=args.export_manual,
+                    manual_questions=[q for q in (args.manual_questions or "").split(",") if q])
+    rescored = (f", {summary['rescored']} re-scored for a new time or late policy"
+                if summary["rescored"] else "")
+    print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped)"
+          f"{rescored} in {summary['seconds']:.1f} s -> {summary['grades_csv']}; class report "
+          f"{summary['report_md']}")
+    if summary["rejected"]:
+        print(f"rejected (not notebooks): {', '.join(summary['rejected'])}")
+    if args.return_feedback:
+        folders = return_feedback(Path(args.out), Path(args.return_feedback))
+        print(f"feedback of {len(folders)} students -> {args.return_feedback}")
+    return 0
+
+
+def _feedback(args) -> int:
+    from coursekit.grading.report import return_feedback
+
+    folders = return_feedback(Path(args.out), Path(args.to))
+    print(f"feedback of {len(folders)} students -> {args.to}")
+    return 0
+
+
+def _release(args) -> int:
+    from coursekit.grading.release import write_release
+
+    summary = write_release(Path(args.out), Path(args.repo))
+    print(f"student release: {summary['files']} files -> {args.out} (left out: "
+          f"{', '.join(summary['excluded'])})")
     return 0
 
 
@@ -170,31 +230,93 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     grade = commands.add_parser(
-        "grade", help="grade a folder of submissions in a sandbox (instructors)",
-        description="Grade every submission (DIR/<student>.ipynb or DIR/<student>/*.ipynb) "
-                    "in its own sandboxed process: OUT/grades.csv, and per student "
-                    "feedback.md and Gradescope's results.json. Unchanged submissions are "
-                    "not graded again. Needs the bundle that `coursekit assign` wrote.")
+        "grade", help="grade submissions in a sandbox into a gradebook",
+        description="Grade a folder of submitted notebooks in sandboxes. OUT/gradebook.sqlite "
+        "is the record (append-only: every run adds what it graded; resubmissions are "
+        "versions); grades.csv, tests.csv, canvas.csv, scores.csv, report.md/.html and each "
+        "student's feedback.md and results.json are derived from it after each run. "
+        "Unchanged submissions are skipped, so an interrupted run resumes. A second grade "
+        "on the same OUT while one runs stops with exit status 2.")
     grade.add_argument("--assignment", required=True, metavar="NAME",
                        help="which assignment, e.g. 01_linear_models")
     grade.add_argument("--submissions", required=True, metavar="DIR",
                        help="DIR holding <student>.ipynb or <student>/<any>.ipynb (in a "
                             "student's folder NAME_exercises.ipynb, or NAME.ipynb, is "
-                            "preferred)")
-    grade.add_argument("--out", required=True, metavar="DIR",
-                       help="where grades.csv and each student's feedback go")
+                            "preferred; and "
+                            "optionally timestamps.csv, grading.toml); other files are "
+                            "listed as rejected")
+    grade.add_argument("--out", required=True, metavar="DIR", help="where the gradebook, exports and "
+                                                     "feedback go")
     grade.add_argument("--bundle", default=None, metavar="DIR",
                        help="grading bundle folder (default: build/grading/<assignment>)")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
-                       help="submissions graded at once (default: the number of CPUs)")
+                       help="grader processes at once (default: the number of CPUs)")
     grade.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                       help="seconds for the notebook, and again for each question "
-                            "(default: 60)")
+                       help="seconds for the notebook, and again for each question (default: 60)")
     grade.add_argument("--memory", type=int, default=3072, metavar="MB",
                        help="address-space limit of each sandbox in MB (default: 3072)")
     grade.add_argument("--force", action="store_true",
                        help="regrade submissions whose results are already up to date")
+    grade.add_argument("--only", metavar="NAME", default=None,
+                       help="regrade this one student (name as submitted or its folder name); "
+                            "everyone else keeps their grades")
+    grade.add_argument("--roster", metavar="CSV", default=None,
+                       help="student_id,name,email: writes scores.csv (student_id,score) and "
+                            "fills canvas.csv; a submission matches when its name is the ID "
+                            "or the e-mail's local part; unmatched ones are listed")
+    late = grade.add_argument_group(
+        "deadlines", "override grading.toml in the submissions folder (keys due, grace, "
+        "late_penalty, late_cap, policy); times from timestamps.csv (name,time with a UTC "
+        "offset) or --times-from-files; a late submission loses --late-penalty per started "
+        "24 h after --due, at most --late-cap")
+    late.add_argument("--due", default=None, help="e.g. 2026-12-01T23:59+01:00 (offset required)")
+    late.add_argument("--grace", default=None, help="e.g. 15m, 2h (default 0)")
+    late.add_argument("--late-penalty", default=None, help="e.g. 10%%/day (default 0)")
+    late.add_argument("--late-cap", default=None, help="largest penalty, e.g. 50%% (default 100%%)")
+    late.add_argument("--timestamps", default=None, metavar="CSV",
+                      help="submission times (default: SUBMISSIONS/timestamps.csv if present)")
+    late.add_argument("--times-from-files", action="store_true",
+                      help="use each notebook file's modification time as its submission time")
+    late.add_argument("--policy", choices=("latest-on-time", "latest"), default=None,
+                      help="which version counts (default latest-on-time: the latest "
+                           "submitted on time, else the latest with its penalty)")
+    manual = grade.add_argument_group("manual grading and overrides")
+    manual.add_argument("--override", action="append", metavar="S,Q,SCORE,REASON",
+                        help='set a question\'s points with a reason, e.g. '
+                             'alice,q3,2.5,"plot fine, axis unlabelled" (repeatable), or a '
+                             'CSV file student,question,score,reason; kept in the gradebook')
+    manual.add_argument("--import-manual", metavar="CSV", default=None,
+                        help="hand-graded scores: student,question,score,comment (comments "
+                             "reach the feedback)")
+    manual.add_argument("--export-manual", metavar="DIR", default=None,
+                        help="write each hand-graded answer of every student (free-text "
+                             "answer cells, and --manual-questions) into DIR/<item>.html/.md "
+                             "with their outputs, and DIR/scores.csv to fill in and import")
+    manual.add_argument("--manual-questions", metavar="Q1,Q2", default=None,
+                        help="questions whose answer cells are graded by hand (plots, "
+                             "explanations), for --export-manual")
+    grade.add_argument("--return-feedback", metavar="FOLDER", default=None,
+                       help="after grading, copy every student's feedback into "
+                            "FOLDER/<student>/ (for upload)")
     grade.set_defaults(run=_grade)
+
+    feedback = commands.add_parser(
+        "feedback", help="return every student's feedback into a folder per student",
+        description="Copy OUT/<student>/feedback.md (and results.json) of every graded "
+                    "student into TO/<student>/, for upload to an LMS.")
+    feedback.add_argument("--out", required=True, help="the grading output folder")
+    feedback.add_argument("--to", required=True, help="destination folder")
+    feedback.set_defaults(run=_feedback)
+
+    release = commands.add_parser(
+        "release", help="write the tree students get (no solutions, hidden tests, bundles)",
+        description="Copy the repository's tracked files into OUT, leaving out solutions/, "
+                    "the grading tests that hold answers, grading bundles and secrets; for "
+                    "instructors who grade for credit.")
+    release.add_argument("--out", required=True, help="destination folder (must be empty or "
+                                                       "absent)")
+    release.add_argument("--repo", default=".", help="repository root (default: .)")
+    release.set_defaults(run=_release)
     return parser
 
 

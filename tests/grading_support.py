@@ -68,14 +68,17 @@ def write_notebook(path: Path, notebook) -> Path:
     return path
 
 
-def read_grades(out: Path) -> dict[str, dict[str, float]]:
-    """``{submission: {question: points}}`` from grades.csv."""
+def read_grades(out: Path, key: str = "folder") -> dict[str, dict[str, float]]:
+    """``{submission folder: {question: points}}`` from grades.csv (one row per student,
+    the question columns after ``error``); ``key="submission"``: by the name as submitted."""
     import csv
 
     grades: dict[str, dict[str, float]] = {}
-    with open(Path(out) / "grades.csv", newline="") as handle:
-        for row in csv.DictReader(handle):
-            grades.setdefault(row["submission"], {})[row["question"]] = float(row["points"])
+    with open(Path(out) / "grades.csv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        questions = reader.fieldnames[reader.fieldnames.index("error") + 1:]
+        for row in reader:
+            grades[row[key]] = {q: float(row[q]) for q in questions}
     return grades
 
 

@@ -219,10 +219,9 @@ def test_grading_rewards_the_reference_and_catches_classic_mistakes(tmp_path):
 
     out = tmp_path / "grades"
     grade(ASSIGNMENT, submissions, out, bundle=Path(summary["bundle"]), workers=1, quiet=True)
-    points = {}
-    for line in (out / "grades.csv").read_text().splitlines()[1:]:
-        name, question, earned, *_ = line.split(",")
-        points.setdefault(name, {})[question] = float(earned)
+    from grading_support import read_grades
+
+    points = read_grades(out)
     assert points["reference"] == POINTS
     assert points["unsolved"] == {q: 0.0 for q in POINTS}
     mistakes = points["mistakes"]

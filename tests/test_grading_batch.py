@@ -28,8 +28,13 @@ def test_fifty_honest_submissions(tmp_path, capsys):
         assert earned == {0.0, POINTS[question]}
     with open(out / "grades.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 50 * len(POINTS)
-    assert {row["status"] for row in rows} <= {"passed", "failed", "error"}
+    assert len(rows) == 50  # one row per student: total and one column per question
+    assert all(float(row["score"]) == pytest.approx(sum(expected[row["folder"]].values()))
+               for row in rows)
+    with open(out / "tests.csv", newline="") as handle:  # the long per-test table
+        long_rows = list(csv.DictReader(handle))
+    assert len(long_rows) == 50 * 26
+    assert {row["status"] for row in long_rows} <= {"passed", "failed", "error"}
     results = json.loads((out / "student000" / "results.json").read_text())
     assert results["score"] == pytest.approx(sum(expected["student000"].values()))
     assert {"name", "score", "max_score", "output", "visibility"} <= set(results["tests"][0])

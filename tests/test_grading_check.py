@@ -12,14 +12,14 @@ from grading_support import REPO, SOLUTIONS
 
 from coursekit.cli import main
 from coursekit.grading import checker
-from coursekit.grading.cellnames import (
+from coursekit.grading.check import PUBLIC_DIR, Checker, exercise_filename, load_public
+from coursekit.grading.messages import (
     answer_lines,
     code_cell_names,
     first_line,
     heading_points,
     name_code_cells,
 )
-from coursekit.grading.check import PUBLIC_DIR, Checker, exercise_filename, load_public
 
 
 def _solution_namespace():

@@ -49,9 +49,9 @@ from coursekit.grading.bundle import (
     write_json,
 )
 from coursekit.grading.bundle import load_bundle as _load_bundle
-from coursekit.grading.cellnames import answer_lines
 from coursekit.grading.check import PUBLIC_DIR, exercise_filename
 from coursekit.grading.engine import execute
+from coursekit.grading.messages import answer_lines
 from coursekit.grading.notebook import (
     add_to_heading,
     annotate_questions,
@@ -114,7 +114,7 @@ def question_records(questions: list[Question], reference=None) -> list[dict]:
         inject = {name: reference_definition(reference, name, question.id)
                   for name in question.inject}
         records.append(QuestionRecord(question.id, question.title, question.points, tests,
-                                      inject).to_dict())
+                                      inject, list(question.forbidden)).to_dict())
     return records
 
 

@@ -148,10 +148,11 @@ class QuestionRecord:
     points: float
     tests: list
     inject: dict = field(default_factory=dict)
+    forbidden: list = field(default_factory=list)  # packages flagged if imported (integrity)
 
     def to_dict(self) -> dict:
         data = {"id": self.id, "title": self.title, "points": self.points,
-                "tests": [t.to_dict() for t in self.tests]}
+                "tests": [t.to_dict() for t in self.tests], "forbidden": list(self.forbidden)}
         if self.inject:
             data["inject"] = dict(self.inject)
         return data
@@ -179,7 +180,10 @@ class QuestionRecord:
         if type(inject) is not dict or not all(type(k) is str and type(v) is str
                                                for k, v in inject.items()):
             _fail(f"{where}.inject", "must map names to source code")
-        return cls(data["id"], data["title"], float(data["points"]), tests, inject)
+        forbidden = data.get("forbidden") or []
+        if type(forbidden) is not list or not all(type(m) is str for m in forbidden):
+            _fail(f"{where}.forbidden", "must be a list of package names")
+        return cls(data["id"], data["title"], float(data["points"]), tests, inject, forbidden)
 
 
 def write_json(path: Path, data, mode: int = 0o644, indent: int | None = None) -> Path:

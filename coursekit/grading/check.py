@@ -16,7 +16,6 @@ notebook in a separate process and runs the same tests.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -39,7 +38,9 @@ def load_public(assignment: str, public_dir: Path = PUBLIC_DIR) -> dict:
         known = sorted(p.stem for p in Path(public_dir).glob("*.json"))
         raise ValueError(f"no public tests for assignment {assignment!r}; known assignments: "
                          f"{known or 'none'} (instructors: run `coursekit assign`)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    from coursekit.grading.bundle import load_public as load_validated
+
+    return load_validated(path)
 
 
 def exercise_filename(assignment: str) -> str:
@@ -139,8 +140,10 @@ def _answer_cells(record: dict) -> str:
 
 
 def not_answered(record: dict) -> str:
-    return (f"not answered yet: {_answer_cells(record)} still raises NotImplementedError; "
-            "write your answer there (in place of the raise line) and run the cell")
+    from coursekit.grading.messages import unanswered
+
+    return (unanswered(label=_answer_cells(record))
+            + "; write your answer there (in place of the raise line) and run the cell")
 
 
 def explain_error(record: dict, error: str) -> str:
@@ -234,12 +237,12 @@ def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, lis
     """Execute a saved notebook in a child process and run its public tests.
 
     Returns the report and the notebook's cell errors, each naming the cell as the
-    student sees it ("the answer cell of q4, `def f`: message", see ``cellnames``).
+    student sees it ("the answer cell of q4, `def f`: message", see ``messages``).
     """
     from coursekit.grading import sandbox
     from coursekit.grading.assign import PLAN_KEYS
-    from coursekit.grading.cellnames import code_cell_names, name_code_cells, question_of
     from coursekit.grading.engine import execute
+    from coursekit.grading.messages import code_cell_names, name_code_cells, question_of
     from coursekit.grading.notebook import SETUP_PATTERN, SubmissionError, read_submission
 
     path = Path(path)

@@ -28,7 +28,8 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 STUB_MESSAGE = "replace this line with your answer"
 SETUP_PATTERN = re.compile(r"""checker\(\s*["']([^"']+)["']\s*\)""")
-MAX_SUBMISSION_BYTES = 20 * 2**20
+MAX_SUBMISSION_BYTES = 20 * 2**20  # above this, graded with outputs stripped (and told so)
+MAX_READABLE_BYTES = 200 * 2**20  # above this, not read at all
 
 
 class SubmissionError(ValueError):
@@ -156,9 +157,9 @@ def read_submission(path: Path) -> list[dict]:
     """
     path = Path(path)
     size = path.stat().st_size
-    if size > MAX_SUBMISSION_BYTES:
+    if size > MAX_READABLE_BYTES:  # only sources are kept: a large file is read, not refused
         raise SubmissionError(f"file is {size / 2**20:.1f} MiB; the limit is "
-                              f"{MAX_SUBMISSION_BYTES // 2**20} MiB (clear large outputs)")
+                              f"{MAX_READABLE_BYTES // 2**20} MiB (clear large outputs)")
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:

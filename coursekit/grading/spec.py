@@ -207,7 +207,9 @@ class Question:
     """A graded question: an id (e.g. "q1"), its points, public and hidden tests.
 
     ``public_share``: the fraction of the points its public tests carry together
-    when it has hidden tests too (see the module docstring).
+    when it has hidden tests too (see the module docstring). ``forbidden``: packages its
+    answer must not import (``("sklearn", "torch")``); ``coursekit grade`` flags an import
+    of them for a human look (``grading/integrity.py``), never a score change.
 
     ``inject``: names of functions (or classes) that other questions' answers define
     and this question's answer may call, e.g. ``inject=["linear_backward"]`` for a
@@ -224,6 +226,7 @@ class Question:
     hidden: list = field(default_factory=list)
     public_share: float = DEFAULT_PUBLIC_SHARE
     inject: list = field(default_factory=list)
+    forbidden: tuple = ()  # packages the answer must not import (flagged, not penalized)
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not ID_PATTERN.match(self.id):
@@ -247,6 +250,11 @@ class Question:
             if not isinstance(name, str) or not name.isidentifier():
                 raise ValueError(f"Question {self.id}: inject must list names of functions "
                                  f"that other answers define, got {name!r}")
+        forbidden = (self.forbidden,) if isinstance(self.forbidden, str) else self.forbidden
+        self.forbidden = tuple(forbidden)
+        if not all(isinstance(m, str) and NAME_PATTERN.match(m) for m in self.forbidden):
+            raise ValueError(f"Question {self.id}: forbidden must list package names such as "
+                             f"('sklearn', 'torch'), got {self.forbidden!r}")
         self.public_share = float(self.public_share)
         if not 0 < self.public_share < 1:
             raise ValueError(f"Question {self.id}: public_share must be a fraction between 0 "
