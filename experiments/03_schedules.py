@@ -13,30 +13,23 @@ Writes ``coursekit/assets/03_schedules.json`` (notebook 03a loads it):
 
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from coursekit.assets import save_results
-from coursekit.data import load_digits
-from coursekit.nn import schedules as np_schedules
-from coursekit.train import accuracy, fit
-from coursekit.utils import seed_everything, use_single_thread
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
+
+from coursekit.data import load_digits  # noqa: E402
+from coursekit.models.mlp import make_mlp  # noqa: E402
+from coursekit.nn import schedules as np_schedules  # noqa: E402
+from coursekit.train import accuracy, fit  # noqa: E402
 
 FULL = dict(epochs=20, seeds=[0, 1, 2])
 QUICK = dict(epochs=4, seeds=[0])
 BASE_LR, BATCH_SIZE, SIZES = 0.5, 16, [64, 128, 128, 10]
-
-
-def make_mlp(sizes, seed=0):
-    """The MLP of notebook 03a (``make_mlp``): Linear + ReLU layers, weights drawn from ``seed``."""
-    torch.manual_seed(seed)
-    layers = []
-    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    layers.append(nn.Linear(sizes[-2], sizes[-1]))
-    return nn.Sequential(*layers)
 
 
 def schedules(epochs):
@@ -48,15 +41,10 @@ def schedules(epochs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced budget (<= 30 s)")
-    parser.add_argument("--out", default=None, help="folder for the results (default coursekit/assets)")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    use_single_thread()
-    seed_everything(0)
+    exp = Experiment(__file__, argv, doc=__doc__, seed=0)  # one thread, seed_everything(0)
+    config = QUICK if exp.quick else FULL
     digits = load_digits(test_size=0.25, seed=0)
-    results, log = {}, []
+    results = {}
     for name, schedule in schedules(config["epochs"]).items():
         runs = []
         for seed in config["seeds"]:
@@ -73,15 +61,11 @@ def main(argv=None):
                          "val_accuracy": [float(v) for v in history["val_accuracy"]]})
             line = (f"{name}, seed {seed}: test loss {runs[-1]['val_loss'][-1]:.3f}, "
                     f"test accuracy {runs[-1]['val_accuracy'][-1]:.3f}")
-            print(line, flush=True)
-            log.append(line)
+            exp.say(line)
         results[name] = runs
     results = {"schedules": results, "config": {**config, "base_lr": BASE_LR, "batch_size": BATCH_SIZE,
                                                 "sizes": SIZES, "threads": 1}}
-    command = "python experiments/03_schedules.py" + (" --quick" if args.quick else "")
-    path = save_results("03_schedules", results, script="experiments/03_schedules.py", command=command,
-                        seeds=config["seeds"], log=log, folder=args.out)
-    print(f"wrote {path}")
+    exp.save(results, seeds=config["seeds"])
     return results
 
 

@@ -16,39 +16,27 @@ Writes ``coursekit/assets/03_search.json`` (notebook 03b loads it):
 
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from coursekit.assets import save_results
-from coursekit.data import load_digits
-from coursekit.train import accuracy, evaluate, fit
-from coursekit.utils import seed_everything, use_single_thread
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
+
+from coursekit.data import load_digits  # noqa: E402
+from coursekit.models.mlp import make_mlp  # noqa: E402
+from coursekit.train import accuracy, evaluate, fit  # noqa: E402
 
 FULL = dict(seeds=[0, 1, 2], grid=True, n=9, epochs=9, halving_n=27, budget_per_rung=27)
 QUICK = dict(seeds=[0], grid=False, n=3, epochs=3, halving_n=9, budget_per_rung=9)
 
 
-def make_mlp(sizes, seed=0):
-    """The MLP of notebook 03b (``make_mlp``): Linear + ReLU layers, weights drawn from ``seed``."""
-    torch.manual_seed(seed)
-    layers = []
-    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    layers.append(nn.Linear(sizes[-2], sizes[-1]))
-    return nn.Sequential(*layers)
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced budget (<= 30 s)")
-    parser.add_argument("--out", default=None, help="folder for the results (default coursekit/assets)")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    use_single_thread()
-    seed_everything(0)
+    exp = Experiment(__file__, argv, doc=__doc__, seed=0)  # one thread, seed_everything(0)
+    config = QUICK if exp.quick else FULL
     digits = load_digits(test_size=0.25, seed=0)
     cross_entropy = nn.CrossEntropyLoss()
     X_fit, X_val = digits.X_train[:-300], digits.X_train[-300:]
@@ -107,11 +95,10 @@ def main(argv=None):
                 alive = alive[:len(alive) // eta]
         return trials, rungs, alive[0]
 
-    log = []
     results = {"grid": [], "random": [], "halving": []}
     if config["grid"]:
         results["grid"] = [t.record() for t in grid_search(config["epochs"])]
-        log.append(f"grid: best {max(t['score'] for t in results['grid']):.3f}")
+        exp.say(f"grid: best {max(t['score'] for t in results['grid']):.3f}", echo=False)
     for seed in config["seeds"]:
         trials = random_search(seed, n=config["n"], epochs=config["epochs"])
         results["random"].append([t.record() for t in trials])
@@ -121,14 +108,10 @@ def main(argv=None):
             "trials": [t.record() for t in trials],
             "rungs": [[[float(lr), int(w), int(ep), float(acc)] for lr, w, ep, acc in rung] for rung in rungs],
             "best": trials.index(best), "best_test_accuracy": float(test_accuracy(best.model))})
-        log.append(f"seed {seed}: random best {max(t['score'] for t in results['random'][-1]):.3f}, "
-                   f"halving best {best.score:.3f}")
-        print(log[-1], flush=True)
+        exp.say(f"seed {seed}: random best {max(t['score'] for t in results['random'][-1]):.3f}, "
+                f"halving best {best.score:.3f}")
     results["config"] = {**config, "threads": 1}
-    command = "python experiments/03_search.py" + (" --quick" if args.quick else "")
-    path = save_results("03_search", results, script="experiments/03_search.py", command=command,
-                        seeds=config["seeds"], log=log, folder=args.out)
-    print(f"wrote {path}")
+    exp.save(results, seeds=config["seeds"])
     return results
 
 

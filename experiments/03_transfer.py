@@ -15,16 +15,19 @@ run whatever the set size. Records the test accuracy on 5-9 of every run. Writes
 
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from coursekit.assets import save_results
-from coursekit.data import load_digits
-from coursekit.train import accuracy, evaluate, fit
-from coursekit.utils import seed_everything, use_single_thread
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
+
+from coursekit.data import load_digits  # noqa: E402
+from coursekit.models.mlp import make_mlp  # noqa: E402
+from coursekit.train import accuracy, evaluate, fit  # noqa: E402
 
 FULL = dict(images_per_class=[1, 3, 10, 30, None], seeds=[0, 1, 2, 3, 4], pretrain_epochs=30)
 QUICK = dict(images_per_class=[3, None], seeds=[0], pretrain_epochs=10)
@@ -34,16 +37,6 @@ STRATEGY_LR = {"from scratch": 3e-3, "linear probe": 3e-2,
                "last layers fine-tuned": 1e-2, "all layers fine-tuned": 1e-2,
                "linear probe, random body": 3e-2}
 SIZES, STEPS, BATCH_SIZE = [64, 128, 128, 5], 150, 32
-
-
-def make_mlp(sizes, seed=0):
-    """The MLP of notebook 03b (``make_mlp``): Linear + ReLU layers, weights drawn from ``seed``."""
-    torch.manual_seed(seed)
-    layers = []
-    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    layers.append(nn.Linear(sizes[-2], sizes[-1]))
-    return nn.Sequential(*layers)
 
 
 def target_subset(y_train, images_per_class, seed):
@@ -81,13 +74,8 @@ def make_target_model(strategy, seed, pretrained):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced budget (<= 30 s)")
-    parser.add_argument("--out", default=None, help="folder for the results (default coursekit/assets)")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    use_single_thread()
-    seed_everything(0)
+    exp = Experiment(__file__, argv, doc=__doc__, seed=0)  # one thread, seed_everything(0)
+    config = QUICK if exp.quick else FULL
     cross_entropy = nn.CrossEntropyLoss()
     source = load_digits(test_size=0.25, seed=0, classes=range(5))
     target = load_digits(test_size=0.25, seed=0, classes=range(5, 10))
@@ -100,8 +88,7 @@ def main(argv=None):
     fit(pretrained, cross_entropy, torch.optim.Adam(pretrained.parameters(), lr=1e-3),
         (source.X_train, source.y_train), epochs=config["pretrain_epochs"], progress=False)
     source_accuracy = float(test_accuracy(pretrained, source.X_test, source.y_test))
-    log = [f"pre-trained on 0-4: test accuracy on 0-4 {source_accuracy:.3f}"]
-    print(log[-1], flush=True)
+    exp.say(f"pre-trained on 0-4: test accuracy on 0-4 {source_accuracy:.3f}")
     runs = {strategy: {} for strategy in STRATEGY_LR}  # strategy -> size -> accuracies per seed
     for images_per_class in config["images_per_class"]:
         for seed in config["seeds"]:
@@ -114,16 +101,12 @@ def main(argv=None):
                     float(test_accuracy(model, target.X_test, y_test)))
         line = f"{images_per_class} per class: " + ", ".join(
             f"{s} {np.mean(runs[s][str(images_per_class)]):.3f}" for s in STRATEGY_LR)
-        print(line, flush=True)
-        log.append(line)
+        exp.say(line)
     results = {"accuracy": runs, "source_accuracy": source_accuracy,
                "all_per_class": len(y_train) / 5,
                "config": {**config, "strategy_lr": STRATEGY_LR, "sizes": SIZES, "steps": STEPS,
                           "batch_size": BATCH_SIZE, "threads": 1}}
-    command = "python experiments/03_transfer.py" + (" --quick" if args.quick else "")
-    path = save_results("03_transfer", results, script="experiments/03_transfer.py", command=command,
-                        seeds=config["seeds"], log=log, folder=args.out)
-    print(f"wrote {path}")
+    exp.save(results, seeds=config["seeds"])
     return results
 
 

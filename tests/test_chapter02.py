@@ -178,3 +178,79 @@ def test_lecture_notebook_mlps_reach_96_percent_on_digits():
     line = next(s for s in text.splitlines() if s.startswith("PyTorch MLP: test accuracy"))
     torch_accuracy, numpy_accuracy = (float(v) for v in re.findall(r"([\d.]+) %", line))
     assert torch_accuracy >= 96.0 and numpy_accuracy >= 96.0
+
+
+def lecture_cells():
+    return nbformat.read(LECTURE, as_version=4).cells
+
+
+def test_lecture_uses_the_course_aliases():
+    """F is torch.nn.functional in every chapter; coursekit's NumPy functional is F_np."""
+    cells = lecture_cells()
+    first = next(c.source for c in cells if c.cell_type == "code")
+    for line in ("import numpy as np", "import torch", "from torch import nn",
+                 "import torch.nn.functional as F", "from coursekit.nn import functional as F_np",
+                 "import matplotlib.pyplot as plt", "use_single_thread()"):
+        assert line in first, line
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    assert "from coursekit.nn import functional as F\n" not in code
+    assert "F_np.sigmoid_forward" in code
+
+
+def test_saturation_table_shows_both_thresholds_and_the_text_explains_them():
+    text = lecture_text()
+    rows = {}
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 5 and parts[0] in ("sigmoid", "tanh", "ReLU", "Leaky ReLU", "ELU"):
+            rows[parts[0]] = [float(p) for p in parts[1:]]
+    # absolute threshold: sigmoid flat on 24 % of [-6, 6], tanh on 50 %; relative to its own
+    # peak sigmoid is flat on 0 % there (it is a tanh stretched twice as wide)
+    assert rows["sigmoid"][:3] == [0.25, 0.24, 0.0]
+    assert rows["tanh"][:3] == [1.0, 0.5, 0.5]
+    prose = "\n".join(c.source for c in lecture_cells() if c.cell_type == "markdown")
+    assert "up\n  to $4^{10}" not in prose and "*at least* $4^{10}" in prose
+    assert "\\tanh(z/2)" in prose
+    # recomputed: sigmoid(z) = 1/2 + tanh(z/2)/2, so its relative flat share of [-12, 12]
+    # equals tanh's of [-6, 6]
+    z = np.linspace(-6, 6, 1201)
+    tanh_slope = 1 - np.tanh(z) ** 2
+    sigmoid_slope = (lambda s: s * (1 - s))(1 / (1 + np.exp(-2 * z)))  # sigmoid at 2z: [-12, 12]
+    assert np.mean(sigmoid_slope < 0.01 * 0.25) == pytest.approx(np.mean(tanh_slope < 0.01), abs=0.01)
+
+
+def test_elm_dips_at_the_interpolation_threshold_over_three_seeds():
+    text = lecture_text()
+    assert "test accuracy over 3 random hidden layers (mean ± std, %):" in text
+    table = {int(n): (float(a), float(sa), float(b), float(sb)) for n, a, sa, b, sb in re.findall(
+        r"^\s*(\d+) \|\s+([\d.]+) ± ([\d.]+) \|\s+([\d.]+) ± ([\d.]+)$", text, re.M)}
+    assert {400, 1100, 1347, 1600, 2000} <= set(table)
+    at_400, at_n, at_1600, at_2000 = (table[n] for n in (400, 1347, 1600, 2000))
+    # lambda = 0.01: the dip is at n = N (1347) and 1600, deeper than the spread, and recovers past N
+    dip = at_400[0] - at_n[0]
+    assert dip > 2.0 and dip > 2 * (at_400[1] + at_n[1])
+    assert at_400[0] - at_1600[0] > 2 * (at_400[1] + at_1600[1])
+    assert at_2000[0] - at_n[0] > 1.0
+    # lambda = 1: no dip
+    assert min(table[n][2] for n in (1100, 1347, 1600, 2000)) >= at_400[2] - 0.5
+    prose = "\n".join(c.source for c in lecture_cells() if c.cell_type == "markdown")
+    assert "96.1 ± 1.0 % at $n = 1347$ and 96.6 ± 0.5 % at 1600" in prose
+    assert f"{at_n[0]:.1f} ± {at_n[1]:.1f} % at $n = 1347$" in prose
+    assert f"({at_2000[0]:.1f} ± {at_2000[1]:.1f} % at 2000)" in prose
+    assert f"{at_400[0]:.1f} ± {at_400[1]:.1f} % with 400 units" in prose
+
+
+def test_the_2_2_2_graph_is_drawn_in_readable_pieces():
+    cells = lecture_cells()
+    source = next(c.source for c in cells if "o_leaf, h_leaf" in c.source)
+    assert source.count("draw_graph(") == 1 and "for piece, title in" in source
+    outputs = next(c for c in cells if "o_leaf, h_leaf" in c.source).outputs
+    assert "the pieces give the full graph's gradients: True True" in "".join(o.get("text", "") for o in outputs)
+    widths = []
+    for output in outputs:
+        if "image/png" in output.get("data", {}):
+            import base64
+            import struct
+            png = base64.b64decode(output["data"]["image/png"])
+            widths.append(struct.unpack(">I", png[16:20])[0])
+    assert len(widths) == 3 and max(widths) < 1400  # the single graph was 2220 px wide

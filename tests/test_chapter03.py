@@ -235,8 +235,10 @@ def test_grading_rewards_the_reference_and_catches_classic_mistakes(tmp_path):
 # ------------------------------------------------------------------ lecture notebooks
 def stored_text(path: Path) -> str:
     notebook = nbformat.read(path, as_version=4)
-    return "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                     for output in cell.get("outputs", []) if output.get("output_type") == "stream")
+    # one chunk per cell: a cell's stdout may be stored as several stream outputs
+    return "\n".join("".join(output.get("text", "") for output in cell.get("outputs", [])
+                             if output.get("output_type") == "stream")
+                     for cell in notebook.cells if cell.cell_type == "code")
 
 
 def test_lecture_notebooks_are_executed_and_show_the_claimed_results():
@@ -350,3 +352,151 @@ def test_normalization_ranking_rests_on_three_seeds():
                       if c.cell_type == "markdown")
     assert "about 0.96\nagainst 0.90 test accuracy" in prose
     assert abs(ln - 0.96) < 0.01 and abs(bn - 0.90) < 0.01
+
+
+# ------------------------------------------------------------------ multi-seed regularizers (03b)
+def _prose(path):
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+
+
+def _regularizers():
+    from coursekit.assets import load_results
+
+    stored = load_results("03_regularizers")
+    assert stored["seeds"] == [0, 1, 2, 3, 4] and not stored["command"].endswith("--quick")
+    return stored["results"]
+
+
+def _ms(metric):
+    return f"{metric['mean']:.3f} ± {metric['std']:.3f}"
+
+
+def _below(a, b):
+    return sum(x < y for x, y in zip(a["values"], b["values"]))
+
+
+def test_regularizer_seed_zero_is_the_notebooks_run():
+    """experiments/03_regularizers.py repeats the notebook's runs: its seed 0 is the run shown."""
+    results, text = _regularizers(), stored_text(LECTURES[1])
+    none, l2 = results["penalties"]["none"], results["penalties"]["L2, lambda = 1e-3"]
+    assert (f"none: validation accuracy {none['val_accuracy']['values'][0]:.3f}, "
+            f"validation loss {none['val_ce']['values'][0]:.3f}") in text
+    assert f"L2, lambda = 1e-3: validation accuracy {l2['val_accuracy']['values'][0]:.3f}" in text
+    p5 = results["dropout"]["0.5"]
+    assert f"dropout p = 0.5: final validation loss {p5['val_ce']['values'][0]:.3f}" in text
+    ls = results["label smoothing"]["0.1"]
+    assert (f"label smoothing 0.1: test accuracy {ls['test_accuracy']['values'][0]:.3f}, "
+            f"mean confidence {ls['mean_confidence']['values'][0]:.3f}") in text
+
+
+def test_penalty_conclusions_rest_on_five_seeds():
+    results, prose = _regularizers()["penalties"], _prose(LECTURES[1])
+    none = results["none"]
+    for name in ("L2, lambda = 1e-3", "L1, lambda = 1e-4"):  # "lower ... on every seed, about twice the spread"
+        m = results[name]
+        assert _below(m["val_ce"], none["val_ce"]) == 5, name
+        assert none["val_ce"]["mean"] - m["val_ce"]["mean"] > 1.5 * max(m["val_ce"]["std"], none["val_ce"]["std"])
+        assert _ms(m["val_ce"]) in prose
+    strong = results["L2, lambda = 1e-2"]  # "no better than no penalty, within the noise"
+    assert strong["val_ce"]["mean"] >= none["val_ce"]["mean"] - none["val_ce"]["std"]
+    assert _ms(strong["val_ce"]) in prose
+    accuracies = [m["val_accuracy"]["mean"] for m in results.values()]  # "do not differ"
+    assert max(accuracies) - min(accuracies) < max(m["val_accuracy"]["std"] for m in results.values())
+    l1 = results["L1, lambda = 1e-4"]["near_zero"]  # sparsity far beyond the spread
+    assert l1["mean"] - none["near_zero"]["mean"] > 10 * l1["std"]
+    assert f"{100 * l1['mean']:.1f} ± {100 * l1['std']:.1f} %" in prose
+    assert "one seed" not in prose[prose.index("### 2.1 L2 and L1"):prose.index("### 2.2 Weight decay")]
+
+
+def test_dropout_conclusion_rests_on_five_seeds():
+    results, prose = _regularizers()["dropout"], _prose(LECTURES[1])
+    p0, p2, p5 = results["0.0"], results["0.2"], results["0.5"]
+    assert _below(p5["val_ce"], p0["val_ce"]) == 5
+    assert p0["val_ce"]["mean"] - p5["val_ce"]["mean"] > 2.5 * max(p0["val_ce"]["std"], p5["val_ce"]["std"])
+    assert f"from {_ms(p0['val_ce'])} to {_ms(p5['val_ce'])}" in prose
+    assert f"({_ms(p2['val_ce'])})" in prose
+    # accuracy: "within noise"
+    assert p5["val_accuracy"]["mean"] - p0["val_accuracy"]["mean"] < 0.01
+    assert f"{_ms(p0['val_accuracy'])} to {_ms(p5['val_accuracy'])}" in prose
+
+
+def test_label_smoothing_conclusions_rest_on_five_seeds():
+    results, prose = _regularizers()["label smoothing"], _prose(LECTURES[1])
+    e0, e1, e2 = results["0.0"], results["0.1"], results["0.2"]
+    # calibration: no smoothing has the lowest ECE, far beyond the spread
+    assert e1["ece"]["mean"] - e0["ece"]["mean"] > 5 * max(e0["ece"]["std"], e1["ece"]["std"])
+    assert e2["ece"]["mean"] > e1["ece"]["mean"]
+    for m in (e0, e1, e2):
+        assert _ms(m["ece"]) in prose
+    # accuracy: higher on every seed, by more than twice the spread
+    for m in (e1, e2):
+        assert _below(e0["test_accuracy"], m["test_accuracy"]) == 5
+        assert m["test_accuracy"]["mean"] - e0["test_accuracy"]["mean"] > 2 * max(
+            e0["test_accuracy"]["std"], m["test_accuracy"]["std"])
+        assert _ms(m["test_accuracy"]) in prose
+    gained = [round(450 * (m["test_accuracy"]["mean"] - e0["test_accuracy"]["mean"])) for m in (e1, e2)]
+    assert gained == [5, 7] and "5–7 of the *same*\n450 test images" in prose
+    assert "test cross-entropy (measured against hard labels) goes *up* (0.270, 0.334, 0.452)" in prose
+
+
+def test_03b_points_to_the_positive_transfer_case_in_05a():
+    from coursekit.assets import load_results
+
+    prose = _prose(LECTURES[1])
+    assert "chapter 05a, section 5" in prose
+    transfer = load_results("05_transfer")["results"]
+    mean, std = transfer["mean"], transfer["std"]
+    for strategy, size in (("linear probe", "1"), ("from scratch", "1"), ("linear probe", "30"),
+                           ("from scratch", "30")):
+        assert f"{mean[strategy][size]:.3f} ± {std[strategy][size]:.3f}" in prose, (strategy, size)
+    # positive at every size there (the probe beats from scratch beyond the spread)
+    for size in ("1", "3", "10", "30"):
+        assert mean["linear probe"][size] - mean["from scratch"][size] > 3 * (
+            std["linear probe"][size] + std["from scratch"][size])
+    notebook_05a = nbformat.read(ROOT / "notebooks" / "05a_modern_cnns.ipynb", as_version=4)
+    assert any(c.source.startswith("## 5 Pre-training and fine-tuning") for c in notebook_05a.cells)
+
+
+def test_03a_statements_fixed_by_the_review():
+    prose = _prose(LECTURES[0])
+    assert "largest safe step" not in prose and "half that\nlimit" in prose
+    assert "With sigmoid units, $\\mathbf h = \\tfrac12$" in prose
+    assert "`LinearLR`" in prose and "(t+1)/w" in prose
+
+
+def test_normalization_masks_and_cube_picture():
+    """03b section 3: which entries share one mean/variance, as coursekit.viz.normalization draws them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from coursekit.viz.normalization import norm_mask, plot_norm_cube
+
+    n, c, hw = 4, 6, 5
+    sizes = {kind: norm_mask(kind, n, c, hw, groups=2).sum() for kind in ("batch", "layer", "instance", "group")}
+    assert sizes == {"batch": n * hw, "layer": c * hw, "instance": hw, "group": c // 2 * hw}
+    batch = norm_mask("batch", n, c, hw)
+    assert batch[:, 0].all() and not batch[:, 1:].any()  # one channel, every example
+    assert not norm_mask("layer", n, c, hw)[1:].any()     # one example only
+    with pytest.raises(ValueError, match="kind"):
+        norm_mask("weight")
+    with pytest.raises(ValueError, match="groups"):
+        norm_mask("group", c=6, groups=4)
+    fig, ax = plt.subplots()
+    assert plot_norm_cube(ax, batch, "Batch norm") is ax
+    blue = sum(p.get_facecolor()[2] > 0.6 and p.get_facecolor()[0] < 0.3 for p in ax.patches)
+    # front face: the channel's hw cells; top face: its n cells; right face: none
+    assert blue == hw + n and ax.get_title() == "Batch norm"
+    plt.close(fig)
+    source = "\n".join(c.source for c in nbformat.read(LECTURES[1], as_version=4).cells)
+    assert "plot_norm_cube(" in source and "projection=\"3d\"" not in source
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_lectures_use_the_course_aliases(path):
+    first = next(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    for line in ("import numpy as np", "import torch", "from torch import nn", "import torch.nn.functional as F",
+                 "from coursekit.nn import functional as F_np", "import matplotlib.pyplot as plt",
+                 "use_single_thread()"):
+        assert line in first, line

@@ -107,3 +107,76 @@ def test_stored_tables_are_full_runs():
     # the stored pre-trained network learned its source task
     assert transfer["results"]["source_accuracy"] > 0.95
     assert np.isclose(transfer["results"]["all_per_class"], 134, atol=2)
+
+
+def _notebook_make_mlp(notebook):
+    """The ``make_mlp`` a chapter-03 notebook defines (executed from its own source)."""
+    import nbformat
+    import torch
+    from torch import nn
+
+    cells = nbformat.read(ROOT / "notebooks" / notebook, as_version=4).cells
+    source = next(c.source for c in cells if c.cell_type == "code" and "def make_mlp(" in c.source)
+    namespace = {"torch": torch, "nn": nn, "np": np}
+    exec(source, namespace)  # noqa: S102 - the course's own notebook cell
+    return namespace["make_mlp"]
+
+
+@pytest.mark.parametrize("notebook, configs", [
+    ("03a_training_deep_networks.ipynb", [dict(sizes=[64, 32, 10]), dict(sizes=[64, 16, 16, 10], seed=3)]),
+    ("03b_tuning_and_regularization.ipynb", [dict(sizes=[64, 256, 256, 10]), dict(sizes=[64, 32, 10], seed=2, dropout=0.5),
+                                              dict(sizes=[64, 32, 32, 10], seed=1, norm="LayerNorm")]),
+])
+def test_shared_mlp_builder_is_the_notebooks_make_mlp(notebook, configs):
+    """The 03 scripts build their networks with coursekit.models.mlp.make_mlp: the same layers,
+    weights and outputs as the notebook's own make_mlp (so the stored tables keep their numbers)."""
+    import torch
+    from torch import nn
+
+    from coursekit.models.mlp import make_mlp
+
+    theirs = _notebook_make_mlp(notebook)
+    x = torch.linspace(-1, 1, 5 * 64).reshape(5, 64)
+    for config in configs:
+        config = dict(config)
+        if "norm" in config:
+            config["norm"] = getattr(nn, config["norm"])
+        a, b = make_mlp(**config), theirs(**config)
+        assert [type(m) for m in a] == [type(m) for m in b]
+        for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
+            assert torch.equal(p, q), name
+        a.eval(), b.eval()
+        assert torch.equal(a(x), b(x))
+
+
+def test_shared_mlp_builder_validates_its_arguments():
+    from coursekit.models.mlp import make_mlp
+
+    with pytest.raises(ValueError, match="sizes"):
+        make_mlp([64])
+    with pytest.raises(ValueError, match="dropout"):
+        make_mlp([64, 10], dropout=1.0)
+
+
+def test_scripts_share_the_builder_and_the_command_line():
+    """No chapter-03 script keeps its own copy of make_mlp or of the --quick/--out parser."""
+    for path in sorted((ROOT / "experiments").glob("03_*.py")):
+        source = path.read_text()
+        assert "def make_mlp" not in source, path.name
+        assert "argparse" not in source, path.name
+        assert "from coursekit.models.mlp import make_mlp" in source, path.name
+        assert "Experiment(__file__, argv" in source, path.name
+
+
+@pytest.mark.slow
+def test_regularizers_script_quick_still_learns(tmp_path):
+    results = _script("03_regularizers").main(["--quick", "--out", str(tmp_path)])
+    stored = json.loads((tmp_path / "03_regularizers.json").read_text())
+    assert stored["command"].endswith("--quick") and stored["seeds"] == [0]
+    for name, metrics in results["penalties"].items():
+        assert metrics["val_accuracy"]["mean"] > 0.5, name  # chance is 0.1
+    for name, metrics in results["dropout"].items():
+        assert metrics["val_accuracy"]["mean"] > 0.5, name
+    for name, metrics in results["label smoothing"].items():
+        assert metrics["test_accuracy"]["mean"] > 0.5, name
+        assert 0 <= metrics["ece"]["mean"] <= 1
