@@ -4,6 +4,7 @@
     coursekit check exercises/01_linear_models.ipynb
     coursekit grade --assignment 01_linear_models --submissions DIR --out OUT
                     [--bundle DIR] [--workers N] [--timeout S] [--memory MB]
+                    [--cluster tcp://HOST:PORT [--cluster-security FILE] [--cluster-retries N]]
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def _grade(args) -> int:
     summary = grade(assignment=args.assignment, submissions=Path(args.submissions),
                     out=Path(args.out), bundle=Path(args.bundle) if args.bundle else None,
                     workers=args.workers, timeout=args.timeout, memory_mb=args.memory,
-                    force=args.force)
+                    force=args.force, cluster=args.cluster,
+                    cluster_security=Path(args.cluster_security) if args.cluster_security
+                    else None, cluster_retries=args.cluster_retries)
     print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped) "
           f"in {summary['seconds']:.1f} s -> {summary['grades_csv']}")
     return 0
@@ -95,6 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory", type=int, default=3072, help="address-space limit in MB")
     grade.add_argument("--force", action="store_true",
                        help="regrade submissions whose results are already up to date")
+    cluster = grade.add_argument_group(
+        "grading on a Dask cluster (needs the cluster extra: pip install -e '.[cluster]')",
+        "Each submission goes to a worker of a Dask scheduler, which runs the same sandboxed "
+        "grader process as local grading; expected values and points stay here, where every "
+        "file is written. Workers must be trusted instructor machines with this environment "
+        "(coursekit, numpy and torch versions are checked; a worker that differs is refused), "
+        "and the scheduler must be unreachable by students: Dask's messages are pickled.")
+    cluster.add_argument("--cluster", default=None, metavar="ADDRESS",
+                         help="scheduler address, tcp://HOST:PORT or tls://HOST:PORT "
+                              "(default: grade on this machine with --workers processes)")
+    cluster.add_argument("--cluster-security", default=None, metavar="FILE",
+                         help="YAML or JSON file of distributed.security.Security arguments "
+                              "(tls_ca_file, tls_client_cert, tls_client_key, "
+                              "require_encryption); required for tls://")
+    cluster.add_argument("--cluster-retries", type=int, default=2, metavar="N",
+                         help="times a submission is retried on another worker when the one "
+                              "grading it dies or its task fails, before it is recorded as a "
+                              "grader fault (default: 2)")
     grade.set_defaults(run=_grade)
     return parser
 

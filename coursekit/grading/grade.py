@@ -250,8 +250,14 @@ def _worker_command(job_file: Path, result_file: Path) -> list[str]:
 
 def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = None,
           workers: int | None = None, timeout: float = 60.0, memory_mb: int = 3072,
-          force: bool = False, quiet: bool = False) -> dict:
-    """Grade every submission in ``submissions`` into ``out``; returns a summary."""
+          force: bool = False, quiet: bool = False, cluster: str | None = None,
+          cluster_security: Path | None = None, cluster_retries: int = 2) -> dict:
+    """Grade every submission in ``submissions`` into ``out``; returns a summary.
+
+    ``cluster``: the address of a Dask scheduler (``tcp://HOST:PORT``, ``tls://...`` with
+    ``cluster_security``) whose workers run the grader processes instead of the local pool
+    (``coursekit.grading.cluster``; ``workers`` is then unused).
+    """
     started = time.monotonic()
     bundle_dir = Path(bundle) if bundle else DEFAULT_BUNDLE_ROOT / assignment
     data = load_bundle(bundle_dir)
@@ -263,7 +269,7 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     limits = sandbox.Limits(timeout=timeout, memory_mb=memory_mb)
     missing = sandbox.missing_protections(sandbox.capabilities())
-    if missing and not quiet:
+    if missing and not quiet and cluster is None:  # on a cluster each worker reports its own
         print("coursekit grade: warning: weaker sandbox on this machine: " + "; ".join(missing),
               file=sys.stderr)
     out = Path(out)
@@ -315,8 +321,27 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
             return name
 
         write_grades_csv(out, names)
+        if cluster is not None:  # the same grader processes, on the workers of a Dask cluster
+            try:
+                from coursekit.grading.cluster import ClusterGrader
+            except ImportError as error:
+                raise ValueError("--cluster needs Dask's distributed, the cluster extra: pip "
+                                 f"install -c constraints.txt -e '.[cluster]' ({error})") from None
+            grader = ClusterGrader(cluster, security=cluster_security, retries=cluster_retries,
+                                   quiet=quiet)
+            where = {name: (path, mark) for name, path, mark in todo}
+            for name, run in grader.run(data, [(n, p) for n, p, _ in todo], limits,
+                                        worker_timeout):
+                path, mark = where[name]
+                record = score_run(data, name, path, run, mark) if isinstance(run, dict) else \
+                    build_record(data, name, path, {}, run,
+                                 {"fingerprint": "", "notes": [], "suspicious": []})
+                write_submission(out, record)
+                write_grades_csv(out, names)
+                grader.write(f"  {name}: {record['score']:.4g}/{record['max_score']:.4g}")
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_worker, item) for item in todo]
+            futures = [pool.submit(run_worker, item) for item in
+                       (todo if cluster is None else [])]
             for future in as_completed(futures):
                 name = future.result()
                 write_grades_csv(out, names)
@@ -326,7 +351,8 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
                     print(f"  {name}: {score}", file=sys.stderr)
     return {"graded": len(todo), "skipped": skipped, "submissions": len(subs),
             "seconds": time.monotonic() - started,
-            "grades_csv": str(write_grades_csv(out, names))}
+            "grades_csv": str(write_grades_csv(out, names)),
+            **({"workers": grader.throughput()} if cluster is not None else {})}
 
 
 def main(argv=None) -> None:
