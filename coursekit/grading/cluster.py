@@ -333,12 +333,10 @@ class ClusterGrader:
                                            data, process_timeout, key=key, workers=accepted,
                                            allow_other_workers=False, pure=False)
                     active[future] = name
-                try:
-                    distributed.wait(list(active), timeout=POLL_SECONDS,
-                                     return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    pass
-                for future in [f for f in active if f.done()]:
+                finished = [f for f in active if f.done()]
+                if not finished:
+                    time.sleep(POLL_SECONDS)
+                for future in finished:
                     name = active.pop(future)
                     status = future.status
                     if status == "finished":
@@ -369,10 +367,6 @@ class ClusterGrader:
                         yield name, json.loads(reply["result"])
                 # which worker runs what; a worker that vanished cost its submissions a try
                 processing = client.processing()
-                for worker, keys in processing.items():
-                    for key in keys:
-                        if key in names_of_keys:
-                            running_on[names_of_keys[key]] = worker
                 for name, worker in list(running_on.items()):
                     if worker in processing:
                         continue
@@ -396,6 +390,10 @@ class ClusterGrader:
                         yield name, fault(name, ("its worker" if deaths == 1 else
                                                  f"{deaths} workers") + " died while grading it "
                                           f"({', '.join(lost[name])})")
+                for worker, keys in processing.items():  # after the departures: the
+                    for key in keys:  # rescheduled task now shows on its new worker
+                        if key in names_of_keys and names_of_keys[key] not in done:
+                            running_on[names_of_keys[key]] = worker
                 alive = [w for w in accepted if w in processing]
                 self._bar.set_postfix(workers=len(alive), refresh=False)
                 if not alive and (pending or active):
