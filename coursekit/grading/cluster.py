@@ -60,6 +60,7 @@ import distributed
 DEFAULT_RETRIES = 2
 POLL_SECONDS = 0.2
 KEY_PREFIX = "coursekit-grade"
+TOPIC = "coursekit-grade-started"  # events: which worker started which task
 CONNECT_TIMEOUT = 30.0
 
 
@@ -193,15 +194,19 @@ def run_grader_process(job: dict, folder: Path, timeout: float) -> tuple[str | N
     return text, None
 
 
-def grade_on_worker(common: str, name: str, filename: str, data: bytes, timeout: float) -> str:
+def grade_on_worker(common: str, name: str, filename: str, data: bytes, timeout: float,
+                    key: str = "") -> str:
     """The Dask task: grade one submission in a grader subprocess; returns JSON text.
 
     ``common`` is the JSON of ``grading_job`` without the submission (the same for every
-    task), ``data`` the submission's bytes, ``filename`` its name.
+    task), ``data`` the submission's bytes, ``filename`` its name. It first tells the
+    coordinator (an event on ``TOPIC``) that this worker started the task ``key``.
     """
     started = time.time()
     try:
-        worker = distributed.get_worker().address
+        this = distributed.get_worker()
+        worker = this.address
+        this.log_event(TOPIC, {"key": key, "worker": worker})
     except ValueError:  # called outside a worker (tests)
         worker = "local"
     reply = {"worker": worker, "missing": missing_protections_here(), "result": None,
@@ -307,7 +312,15 @@ class ClusterGrader:
             failures: Counter = Counter()
             lost: dict[str, list[str]] = defaultdict(list)  # name -> workers that died on it
             counted: set[str] = set()  # names whose current attempt already lost a worker
-            running_on: dict[str, str] = {}
+            starts: dict[str, list[str]] = defaultdict(list)  # key -> workers that started it
+            seen: set[tuple[str, str]] = set()  # (key, worker) deaths already counted
+
+            def on_start(event) -> None:  # runs in the client's thread
+                message = event[1] if isinstance(event, tuple) else event
+                if isinstance(message, dict) and message.get("key") in names_of_keys:
+                    starts[message["key"]].append(str(message.get("worker")))
+
+            client.subscribe_topic(TOPIC, on_start)
             done: set[str] = set()
             self._bar = tqdm(total=len(todo), unit="submission", file=sys.stderr,
                              disable=self.quiet, desc="grading on the cluster")
@@ -330,7 +343,7 @@ class ClusterGrader:
                     names_of_keys[key] = name
                     counted.discard(name)
                     future = client.submit(grade_on_worker, shared, name, Path(paths[name]).name,
-                                           data, process_timeout, key=key, workers=accepted,
+                                           data, process_timeout, key, key=key, workers=accepted,
                                            allow_other_workers=False, pure=False)
                     active[future] = name
                 finished = [f for f in active if f.done()]
@@ -344,7 +357,7 @@ class ClusterGrader:
                     else:
                         error = future.exception() if status == "error" else status
                     future.release()
-                    running_on.pop(name, None)
+                    starts.pop(future.key, None)
                     if name in done:  # a second result for the same submission: dedupe
                         continue
                     if status != "finished":
@@ -365,14 +378,17 @@ class ClusterGrader:
                         yield name, str(reply["problem"])
                     else:
                         yield name, json.loads(reply["result"])
-                # which worker runs what; a worker that vanished cost its submissions a try
-                processing = client.processing()
-                for name, worker in list(running_on.items()):
-                    if worker in processing:
+                # a worker that vanished while it ran a task (it had started it: its event
+                # came) cost that submission a try; tasks only queued there cost nothing
+                processing = client.processing()  # every worker connected now
+                current = {future.key: owner for future, owner in active.items()}
+                for key, workers in list(starts.items()):
+                    name = current.get(key)
+                    dead = [w for w in list(workers) if w not in processing and (key, w) not in seen]
+                    if name is None or name in done or not dead:
                         continue
-                    del running_on[name]
-                    if name in done:
-                        continue
+                    worker = dead[0]
+                    seen.add((key, worker))
                     failures[name] += 1
                     counted.add(name)
                     lost[name].append(worker)
@@ -390,10 +406,6 @@ class ClusterGrader:
                         yield name, fault(name, ("its worker" if deaths == 1 else
                                                  f"{deaths} workers") + " died while grading it "
                                           f"({', '.join(lost[name])})")
-                for worker, keys in processing.items():  # after the departures: the
-                    for key in keys:  # rescheduled task now shows on its new worker
-                        if key in names_of_keys and names_of_keys[key] not in done:
-                            running_on[names_of_keys[key]] = worker
                 alive = [w for w in accepted if w in processing]
                 self._bar.set_postfix(workers=len(alive), refresh=False)
                 if not alive and (pending or active):
