@@ -177,7 +177,7 @@ def test_importing_the_grader_loads_no_dask():
 
 def test_worker_handshake_refuses_differences():
     local = cluster_mod.environment()
-    assert set(local) == {"coursekit", "run format", "numpy", "torch"}
+    assert set(local) == {"coursekit", "run format", "grader code", "numpy", "torch"}
     assert local["run format"] == RUN_FORMAT
     old = {**local, "torch": "2.12.0"}
     accepted, refused = cluster_mod.accept_workers(

@@ -19,8 +19,8 @@ Kubernetes) and sends each submission to a worker:
   subprocess); the coordinator prints one warning per worker, as local grading prints
   one for its machine.
 - **Version handshake**: before any work, ``client.run(environment)`` asks every worker
-  for coursekit's version, the run format (``grade.RUN_FORMAT``) and the installed
-  numpy and torch versions. A worker that differs from the coordinator is refused with
+  for coursekit's version, the run format (``grade.RUN_FORMAT``), a hash of the grader's
+  code (``coursekit/grading/*.py``) and the installed numpy and torch versions. A worker that differs from the coordinator is refused with
   a message naming it and the difference; work is restricted to the accepted workers
   (``workers=``), so a refused worker -- or one that joins later, unchecked -- never
   grades. If none is accepted the run stops before grading anything (``ClusterError``).
@@ -43,6 +43,7 @@ when ``--cluster`` is given.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -105,7 +106,17 @@ def environment() -> dict:
             return "not installed"
 
     return {"coursekit": coursekit.__version__, "run format": RUN_FORMAT,
-            "numpy": installed("numpy"), "torch": installed("torch")}
+            "grader code": grader_code(), "numpy": installed("numpy"),
+            "torch": installed("torch")}
+
+
+def grader_code() -> str:
+    """A short hash of ``coursekit/grading/*.py``: the same version number can hide two
+    commits; the grader's code must be the same on every machine."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def differences(local: dict, remote) -> list[str]:
