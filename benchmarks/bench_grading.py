@@ -49,18 +49,31 @@ def _cpu() -> float:
     return total
 
 
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds the processes ``pids`` (and their finished children) used so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def _run(runner: str, root: Path, paths: dict, expected: dict, workers: int) -> dict:
     out = root / f"out-{runner}"
-    cluster, options = None, {"workers": workers}
+    cluster, options, startup = None, {"workers": workers}, 0.0
     cpu = _cpu()
     if runner == "cluster":
         from test_grading_cluster import Cluster  # the tests' scheduler + workers
 
+        (root / "dask").mkdir()
         cluster = Cluster(root / "dask")
         for k in range(workers):
             cluster.add_worker(f"w{k + 1}")
         cluster.wait_for({f"w{k + 1}" for k in range(workers)})
         options = {"cluster": cluster.address}
+        startup = _cpu_of([p.pid for p in cluster.processes.values()])
     try:
         start = time.perf_counter()
         summary = grade("01_linear_models", root / "submissions", out, bundle=paths["bundle"],
@@ -69,14 +82,14 @@ def _run(runner: str, root: Path, paths: dict, expected: dict, workers: int) -> 
     finally:
         if cluster is not None:
             cluster.stop()  # the workers' CPU (and their grader processes') is counted then
-    cpu = _cpu() - cpu
+    cpu = _cpu() - cpu - startup  # the cluster's start (not timed in wall) is not counted
     grades = read_grades(out)
     correct = sum(grades.get(name) == points for name, points in expected.items())
     graded = max(1, summary["graded"])
     return {"runner": runner, "seconds": seconds, "graded": summary["graded"],
             "per_submission": seconds / graded, "per_minute": 60 * graded / seconds,
             "cpu_per_submission": cpu / graded, "correct": correct,
-            "workers": summary.get("workers")}
+            "workers": summary.get("workers"), "startup_cpu": startup}
 
 
 def main(argv=None) -> int:
@@ -124,6 +137,10 @@ def main(argv=None) -> int:
         print(line)
         notes.append(line)
     if by.get("cluster", {}).get("workers"):
+        line = (f"N={args.submissions}: starting the scheduler and {args.workers} workers "
+                f"took {by['cluster']['startup_cpu']:.1f} CPU s (not counted above)")
+        print(line)
+        notes.append(line)
         line = f"N={args.submissions}: per cluster worker: " + "; ".join(
             f"{w['submissions']} submissions, {w['per_minute']:.1f}/min, "
             f"{w['seconds_each']:.2f} s each" for w in by["cluster"]["workers"].values())

@@ -59,7 +59,7 @@ from pathlib import Path
 import distributed
 
 DEFAULT_RETRIES = 2
-POLL_SECONDS = 0.2
+WATCH_SECONDS = 1.0  # how often the coordinator looks for workers that left
 KEY_PREFIX = "coursekit-grade"
 TOPIC = "coursekit-grade-started"  # events: which worker started which task
 CONNECT_TIMEOUT = 30.0
@@ -332,6 +332,8 @@ class ClusterGrader:
                     starts[message["key"]].append(str(message.get("worker")))
 
             client.subscribe_topic(TOPIC, on_start)
+            wake = threading.Event()  # set when a task finishes: no busy polling
+            watched = time.monotonic()
             done: set[str] = set()
             self._bar = tqdm(total=len(todo), unit="submission", file=sys.stderr,
                              disable=self.quiet, desc="grading on the cluster")
@@ -356,10 +358,13 @@ class ClusterGrader:
                     future = client.submit(grade_on_worker, shared, name, Path(paths[name]).name,
                                            data, process_timeout, key, key=key, workers=accepted,
                                            allow_other_workers=False, pure=False)
+                    future.add_done_callback(lambda _: wake.set())
                     active[future] = name
+                wake.clear()
                 finished = [f for f in active if f.done()]
                 if not finished:
-                    time.sleep(POLL_SECONDS)
+                    wake.wait(WATCH_SECONDS)
+                    finished = [f for f in active if f.done()]
                 for future in finished:
                     name = active.pop(future)
                     status = future.status
@@ -391,6 +396,9 @@ class ClusterGrader:
                         yield name, json.loads(reply["result"])
                 # a worker that vanished while it ran a task (it had started it: its event
                 # came) cost that submission a try; tasks only queued there cost nothing
+                if time.monotonic() - watched < WATCH_SECONDS:
+                    continue
+                watched = time.monotonic()
                 processing = client.processing()  # every worker connected now
                 current = {future.key: owner for future, owner in active.items()}
                 for key, workers in list(starts.items()):
