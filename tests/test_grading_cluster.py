@@ -360,3 +360,26 @@ def test_a_killed_worker_costs_nothing(cluster, bundle, tmp_path, capsys):
                   memory_mb=1536, cluster=cluster.address, quiet=True)
     assert (again["graded"], again["skipped"]) == (1, 2)
     assert json.loads((out / "slow" / "results.json").read_text())["score"] == 15.0
+
+
+def test_the_cli_passes_the_cluster_options_on(monkeypatch, tmp_path, capsys):
+    from coursekit import cli
+    from coursekit.grading import grade as grade_mod
+
+    seen = {}
+
+    def fake_grade(**kwargs):
+        seen.update(kwargs)
+        return {"graded": 0, "skipped": 0, "seconds": 0.0, "grades_csv": "grades.csv"}
+
+    monkeypatch.setattr(grade_mod, "grade", fake_grade)
+    security = tmp_path / "security.yaml"
+    assert cli.main(["grade", "--assignment", "a", "--submissions", "s", "--out", "o",
+                     "--cluster", "tls://10.0.0.5:8786", "--cluster-security", str(security),
+                     "--cluster-retries", "0"]) == 0
+    assert (seen["cluster"], seen["cluster_security"], seen["cluster_retries"]) == (
+        "tls://10.0.0.5:8786", security, 0)
+    cli.main(["grade", "--assignment", "a", "--submissions", "s", "--out", "o"])
+    assert (seen["cluster"], seen["cluster_security"], seen["cluster_retries"]) == (None, None, 2)
+    help_text = cli.build_parser()._subparsers._group_actions[0].choices["grade"].format_help()
+    assert "--cluster-security FILE" in help_text and "pickled" in help_text
