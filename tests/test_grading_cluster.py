@@ -383,3 +383,41 @@ def test_the_cli_passes_the_cluster_options_on(monkeypatch, tmp_path, capsys):
     assert (seen["cluster"], seen["cluster_security"], seen["cluster_retries"]) == (None, None, 2)
     help_text = cli.build_parser()._subparsers._group_actions[0].choices["grade"].format_help()
     assert "--cluster-security FILE" in help_text and "pickled" in help_text
+
+
+def test_an_interrupted_coordinator_resumes(cluster, bundle, tmp_path):
+    """Ctrl-C (SIGINT) the coordinator after its first record: the next run grades only the
+    rest, and the scheduler is left with no task of the interrupted run."""
+    subs = tmp_path / "subs"
+    expected = honest_submissions(bundle["release"], subs, 3)
+    out = tmp_path / "out"
+    code = ("import sys; from pathlib import Path; from coursekit.grading.grade import grade; "
+            f"grade('01_linear_models', Path({str(subs)!r}), Path({str(out)!r}), "
+            f"bundle=Path({str(bundle['bundle'])!r}), timeout=20, memory_mb=1536, "
+            f"cluster={cluster.address!r}, quiet=True)")
+    coordinator = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not list(out.glob("*/results.json")) and coordinator.poll() is None:
+            assert time.monotonic() < deadline, "nothing was graded"
+            time.sleep(0.1)
+        coordinator.send_signal(signal.SIGINT)
+        coordinator.wait(timeout=60)
+    finally:
+        if coordinator.poll() is None:
+            coordinator.kill()
+            coordinator.wait(timeout=15)
+    recorded = {p.parent.name for p in out.glob("*/results.json")}
+    assert 1 <= len(recorded) <= 3
+    with cluster.client() as client:  # the interrupted client's tasks were released
+        deadline = time.monotonic() + 30
+        while any(client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(client.processing().values())
+    again = grade("01_linear_models", subs, out, bundle=bundle["bundle"], timeout=20,
+                  memory_mb=1536, cluster=cluster.address, quiet=True)
+    assert (again["graded"], again["skipped"]) == (3 - len(recorded), len(recorded))
+    for name, points in expected.items():
+        assert json.loads((out / name / "results.json").read_text())["score"] == \
+            pytest.approx(sum(points.values()))
