@@ -35,7 +35,7 @@ $(LAB_STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 $(STAMP): $(LAB_STAMP)
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,book]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,book,cluster]"
 	@touch $@
 
 venv: $(STAMP)

@@ -5,6 +5,7 @@
     coursekit grade --assignment 01_linear_models --submissions DIR --out OUT
                     [--bundle DIR] [--workers N] [--timeout S] [--memory MB] [--only NAME]
                     [--roster CSV] [--due T --grace 15m --late-penalty 10%/day ...]
+                    [--cluster tcp://HOST:PORT [--cluster-security FILE] [--cluster-retries N]]
     coursekit feedback --out OUT --to FOLDER
     coursekit release --out DIR
 
@@ -154,7 +155,9 @@ def _grade(args) -> int:
                     timestamps=args.timestamps, times_from_files=args.times_from_files,
                     policy=args.policy, overrides=_overrides(args.override),
                     manual=args.import_manual, export_manual=args.export_manual,
-                    manual_questions=[q for q in (args.manual_questions or "").split(",") if q])
+                    manual_questions=[q for q in (args.manual_questions or "").split(",") if q],
+                    cluster=args.cluster, cluster_security=Path(args.cluster_security)
+                    if args.cluster_security else None, cluster_retries=args.cluster_retries)
     rescored = (f", {summary['rescored']} re-scored for a new time or late policy"
                 if summary["rescored"] else "")
     print(f"graded {summary['graded']} submissions ({summary['skipped']} unchanged, skipped)"
@@ -298,6 +301,24 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--return-feedback", metavar="FOLDER", default=None,
                        help="after grading, copy every student's feedback into "
                             "FOLDER/<student>/ (for upload)")
+    cluster = grade.add_argument_group(
+        "grading on a Dask cluster (needs the cluster extra: pip install -e '.[cluster]')",
+        "Each submission goes to a worker of a Dask scheduler, which runs the same sandboxed "
+        "grader process as local grading; expected values and points stay here, where every "
+        "file is written. Workers must be trusted instructor machines with this environment "
+        "(coursekit, numpy and torch versions are checked; a worker that differs is refused), "
+        "and the scheduler must be unreachable by students: Dask's messages are pickled.")
+    cluster.add_argument("--cluster", default=None, metavar="ADDRESS",
+                         help="scheduler address, tcp://HOST:PORT or tls://HOST:PORT "
+                              "(default: grade on this machine with --workers processes)")
+    cluster.add_argument("--cluster-security", default=None, metavar="FILE",
+                         help="YAML or JSON file of distributed.security.Security arguments "
+                              "(tls_ca_file, tls_client_cert, tls_client_key, "
+                              "require_encryption); required for tls://")
+    cluster.add_argument("--cluster-retries", type=int, default=2, metavar="N",
+                         help="times a submission is retried on another worker when the one "
+                              "grading it dies or its task fails, before it is recorded as a "
+                              "grader fault (default: 2)")
     grade.set_defaults(run=_grade)
 
     feedback = commands.add_parser(

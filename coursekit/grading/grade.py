@@ -308,40 +308,71 @@ def _failed_run(problem: str) -> dict:
             "cell_errors": [], "suspicious": [], "warnings": [], "runs": 0}
 
 
+def run_grader_process(job: dict, folder: Path, timeout: float) -> tuple[str | None, str | None]:
+    """Run one grader process (``python -m coursekit.grading.grade JOB RESULT``) in ``folder``.
+
+    Returns ``(result JSON text, None)`` or ``(None, problem)``. The local pool and each
+    worker of a cluster (``coursekit.grading.cluster``) grade through this one function.
+    """
+    job_file, result_file = folder / "job.json", folder / "result.json"
+    job_file.write_text(json.dumps(job), encoding="utf-8")
+    process = subprocess.Popen(_worker_command(job_file, result_file), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+        problem = None if process.returncode == 0 else (
+            f"grader error (exit {process.returncode}): "
+            f"{stderr.decode('utf-8', 'replace').strip().splitlines()[-1:]}")
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        problem = f"grader error: grading took longer than {timeout:.0f} s"
+    if process.returncode != 0 and sandbox.capabilities()["root"]:
+        # the grader process could not clean up after its sandbox: do it for it
+        supervisor.kill_uid(sandbox.SANDBOX_UID_BASE + process.pid)
+    if problem is not None:
+        return None, problem
+    try:
+        text = result_file.read_text(encoding="utf-8")
+        json.loads(text)
+    except (OSError, ValueError) as error:
+        return None, f"grader error: no readable result from the grader process ({error})"
+    return text, None
+
+
 def run_local(jobs: list[tuple[str, dict]], workers: int, worker_timeout: float):
     """Run ``(key, job)`` pairs in grader processes, ``workers`` at once; yields
     ``(key, run result)`` as each finishes (a failed process yields ``_failed_run``)."""
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as jobs_dir:
         def run_worker(index, job):
-            job_file = Path(jobs_dir) / f"{index}.json"
-            result_file = Path(jobs_dir) / f"{index}.result.json"
-            job_file.write_text(json.dumps(job))
-            worker = subprocess.Popen(_worker_command(job_file, result_file),
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE)
-            try:
-                _, stderr = worker.communicate(timeout=worker_timeout)
-                problem = None if worker.returncode == 0 else (
-                    f"grader error (exit {worker.returncode}): "
-                    f"{stderr.decode('utf-8', 'replace').strip().splitlines()[-1:]}")
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.communicate()
-                problem = f"grader error: grading took longer than {worker_timeout:.0f} s"
-            if worker.returncode != 0 and sandbox.capabilities()["root"]:
-                # the worker could not clean up after its sandbox: do it for it
-                supervisor.kill_uid(sandbox.SANDBOX_UID_BASE + worker.pid)
-            if problem is None:
-                try:
-                    return json.loads(result_file.read_text(encoding="utf-8"))
-                except (OSError, ValueError) as error:
-                    problem = f"grader error: no readable result from the grader process ({error})"
-            return _failed_run(problem)
+            folder = Path(jobs_dir) / str(index)
+            folder.mkdir()
+            text, problem = run_grader_process(job, folder, worker_timeout)
+            return _failed_run(problem) if problem is not None else json.loads(text)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(run_worker, i, job): key for i, (key, job) in enumerate(jobs)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
+
+
+def run_cluster(jobs: list[tuple[int, dict]], address: str, security: Path | None,
+                retries: int, limits: sandbox.Limits, bundle: dict, worker_timeout: float,
+                quiet: bool, summary: dict):
+    """``run_local``'s twin on a Dask cluster: yields ``(key, run result)``; the workers
+    run the same grader processes (``coursekit.grading.cluster``). Per-worker throughput
+    goes into ``summary["workers"]``."""
+    try:
+        from coursekit.grading.cluster import ClusterGrader
+    except ImportError as error:
+        raise ValueError("--cluster needs Dask's distributed, the cluster extra: pip "
+                         f"install -c constraints.txt -e '.[cluster]' ({error})") from None
+    grader = ClusterGrader(address, security=security, retries=retries, quiet=quiet)
+    keys = {job["name"]: key for key, job in jobs}
+    todo = [(job["name"], Path(job["submission"])) for _, job in jobs]
+    for name, run in grader.run(bundle, todo, limits, worker_timeout):
+        yield keys[name], run if isinstance(run, dict) else _failed_run(run)
+    summary["workers"] = grader.throughput()
 
 
 def answer_cells(release: dict, path: Path) -> dict[str, str]:
@@ -381,7 +412,8 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
           roster: Path | None = None, due=None, grace=None, late_penalty=None, late_cap=None,
           timestamps: Path | None = None, times_from_files: bool = False,
           policy: str | None = None, overrides=(), manual: Path | None = None,
-          export_manual: Path | None = None, manual_questions=()) -> dict:
+          export_manual: Path | None = None, manual_questions=(), cluster: str | None = None,
+          cluster_security: Path | None = None, cluster_retries: int = 2) -> dict:
     """Grade every submission in ``submissions`` into ``out``; returns a summary.
 
     Make jobs → run them (``run_local``: a pool of grader processes) → ``score_run`` →
@@ -392,6 +424,10 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
     ``overrides``: ``(student, question, score, reason)`` tuples; ``manual``: a
     ``student,question,score,comment`` CSV of hand-graded scores (blank scores skipped);
     ``export_manual``: a folder for the answers graded by hand (``manual.py``).
+    ``cluster``: the address of a Dask scheduler (``tcp://HOST:PORT``, ``tls://...`` with
+    ``cluster_security``) whose workers run the grader processes instead of the local pool
+    (``run_cluster``; ``workers`` is then unused; ``cluster_retries`` tries per submission
+    when a worker dies).
     """
     from coursekit.grading import deadlines, integrity
     from coursekit.grading.gradebook import POLICIES, Gradebook, nfc
@@ -451,7 +487,7 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
     out = Path(out)
     with Gradebook(out, assignment) as book:  # first: a second run stops here, in one line
         missing = sandbox.missing_protections(sandbox.capabilities())
-        if missing and not quiet:
+        if missing and not quiet and cluster is None:  # on a cluster each worker reports its own
             print("coursekit grade: warning: weaker sandbox on this machine: "
                   + "; ".join(missing), file=sys.stderr)
         run_id = book.start_run(_sha256(bundle_dir / BUNDLE_FILE), {
@@ -484,7 +520,11 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
         worker_timeout = (timeout * (1 + len(question_ids)) + 20) * (n_code + len(question_ids) + 1)
         jobs = [(i, grading_job(data, item[2], item[1], limits)) for i, item in enumerate(todo)]
         write_grades_table(out, book.counted(policy), question_ids)
-        for index, run in run_local(jobs, workers, worker_timeout):
+        extra: dict = {}
+        runs = (run_local(jobs, workers, worker_timeout) if cluster is None else
+                run_cluster(jobs, cluster, cluster_security, cluster_retries, limits, data,
+                            worker_timeout, quiet, extra))
+        for index, run in runs:
             name, safe, path, mark, submitted = todo[index]
             record = score_run(data, safe, path, run, mark)
             answers = answer_cells(data["release"], path)
@@ -518,7 +558,7 @@ def grade(assignment: str, submissions: Path, out: Path, bundle: Path | None = N
     return {"graded": len(todo), "skipped": skipped, "rescored": rescored,
             "submissions": len(subs), "rejected": [f for f, _ in rejected],
             "seconds": time.monotonic() - started, "grades_csv": str(paths["grades"]),
-            "run": run_id, "similarity": similarity,
+            "run": run_id, "similarity": similarity, **extra,
             **{k: str(v) for k, v in paths.items()}}
 
 
