@@ -232,3 +232,44 @@ def test_from_scratch_sequences_match_torch(cell):
     np.testing.assert_allclose(hs, out.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-12)
     np.testing.assert_allclose(dw_hh, module.weight_hh_l0.grad.numpy(), atol=1e-12)
+
+
+# ------------------------------------------------------------------ review additions
+def test_06a_copy_task_seeds_in_prose_and_the_reach_claim(out_a):
+    table = load_results("06_copy_task")["results"]["models"]
+    lags = table["RNN"]["lags"]
+    rnn = {lag: table["RNN"]["accuracy"][j] for j, lag in enumerate(lags)}
+    for lag in (10, 20, 40):
+        assert f"lag {lag}: " + ", ".join(f"{a:.3f}" for a in rnn[lag]) in out_a
+    text = prose(NB_A)
+    assert "(lag 10: 0.48, 1.00, 1.00; lag 20: 1.00,\n0.49, 0.51)" in text
+    assert [f"{a:.2f}" for a in rnn[10]] == ["0.48", "1.00", "1.00"]
+    assert [f"{a:.2f}" for a in rnn[20]] == ["1.00", "0.49", "0.51"]
+    # "at least 8 times further (lag 40 against lag 5)": every RNN seed perfect only up to lag 5
+    assert min(rnn[5]) == 1.0 and min(rnn[10]) < 0.6
+    for cell in ("LSTM", "GRU"):
+        assert min(table[cell]["accuracy"][lags.index(40)]) == 1.0
+
+
+def test_06a_gate_means_over_three_seeds(out_a):
+    match = re.search(r"at the symbol ([\d.]+) ± ([\d.]+), at the distractors ([\d.]+) ± ([\d.]+); "
+                      r"mean forget gate during the lag ([\d.]+) ± ([\d.]+) \(3 seeds\)", out_a)
+    assert match
+    symbol, s1, distractors, s2, forget, s3 = map(float, match.groups())
+    assert forget > 0.9 and forget - s3 > 0.9
+    assert distractors - s2 > 0.5  # "the input gate is not closed on the distractors"
+    text = prose(NB_A)
+    assert f"({forget:.2f} on average" in text and f"({distractors:.2f} on average, against {symbol:.2f}" in text
+
+
+def test_06a_lstm_gru_parameter_counts(out_a):
+    counts = {cell: int(n) for cell, n in re.findall(r"^(RNN|GRU|LSTM)\s*:\s+(\d+) parameters", out_a, flags=re.M)}
+    assert counts == {"RNN": 1376, "GRU": 3 * 1376, "LSTM": 4 * 1376}
+
+
+def test_06b_temperature_entropies_in_prose(out_b):
+    entropy = {float(t): float(e) for t, e in re.findall(r"τ = ([\d.]+): entropy ([\d.]+) nats", out_b)}
+    assert entropy[0.5] < entropy[1.0] < entropy[1.5] < np.log(96)
+    text = prose(NB_B)
+    assert f"entropy after the prompt is {entropy[1.5]:.2f} nats" in text and f"({entropy[0.5]:.2f} nats" in text
+    assert f"\\log 96 = {np.log(96):.2f}$ nats for uniform" in text

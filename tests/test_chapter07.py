@@ -316,3 +316,29 @@ def test_density_estimation_prefers_the_true_number_of_components_on_new_points(
     train = {int(k): float(a) for k, a, _ in rows}
     new = {int(k): float(b) for k, _, b in rows}
     assert max(train, key=train.get) == 8 and max(new, key=new.get) == 4
+
+
+def test_anomaly_auc_per_unseen_digit_as_the_text_states():
+    """The review's fix: 8s and 9s are the hardest unseen digits to flag, 5s the easiest."""
+    text = output_of("AUC of each unseen digit against all normal digits")
+    auc = {int(d): (float(m), float(s)) for d, m, s in
+           re.findall(rf"digit (\d): ({NUMBER}) ± ({NUMBER})", text)}
+    assert sorted(auc) == [5, 6, 7, 8, 9]
+    hardest = sorted(auc, key=lambda d: auc[d][0])[:2]
+    assert sorted(hardest) == [8, 9] and max(auc, key=lambda d: auc[d][0]) == 5
+    assert auc[5][0] - auc[5][1] > max(auc[8][0] + auc[8][1], auc[9][0] + auc[9][1])  # beyond the spread
+    text_prose = prose()
+    assert f"(AUC {auc[8][0]:.2f} and {auc[9][0]:.2f}), 5s the easiest ({auc[5][0]:.2f})" in text_prose
+
+
+def test_seeds_shown_where_the_spread_rounds_to_zero():
+    errors = [float(v) for v in re.search(r"2-number code, seed by seed: (.*)", output_of("ae_error = {k:")).group(1)
+              .split(", ")]
+    assert len(errors) == 3 and max(errors) - min(errors) < 1e-3
+    seeds = re.search(r"\(3 seeds: (.*)\)", output_of("precision_ae = [")).group(1).split(", ")
+    assert len(seeds) == 3
+
+
+def test_pretraining_text_cites_the_section_6_error():
+    k8 = re.search(rf"^\s*8 \| ({NUMBER}) ±", output_of("ae_error = {k:"), flags=re.M).group(1)
+    assert f"reaches {k8}." in prose()

@@ -92,6 +92,7 @@ def plot_gate_heatmap(ax, values, title=None, vmin=None, vmax=None, cmap=None, c
     from matplotlib.ticker import MaxNLocator
 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         ax.set_title(title, fontsize=10)
     if colorbar:
@@ -100,16 +101,27 @@ def plot_gate_heatmap(ax, values, title=None, vmin=None, vmax=None, cmap=None, c
 
 
 def plot_sequence(ax, sequence, title="input sequence"):
-    """Line plot of the input sequence (T,) or (T, features)."""
+    """The input sequence (T,) or (T, features): lines for up to 6 features, else a heatmap
+    (feature on y, time on x), which keeps one-hot inputs readable."""
+    from matplotlib.ticker import MaxNLocator
+
     sequence = np.asarray(sequence)
     if sequence.ndim == 1:
         sequence = sequence[:, None]
-    for k in range(sequence.shape[1]):
-        ax.plot(np.arange(len(sequence)), sequence[:, k], lw=1.2, label=f"x[{k}]" if sequence.shape[1] > 1 else None)
+    if sequence.shape[1] > 6:
+        ax.imshow(sequence.T, aspect="auto", cmap="Greys", interpolation="nearest", origin="lower")
+        ax.grid(False)
+        ax.set_ylabel("input feature")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        for k in range(sequence.shape[1]):
+            ax.plot(np.arange(len(sequence)), sequence[:, k], lw=1.2,
+                    label=f"x[{k}]" if sequence.shape[1] > 1 else None)
+        ax.set_ylabel("input value")
+        if sequence.shape[1] > 1:
+            ax.legend(fontsize=9)
     ax.set_xlim(-0.5, len(sequence) - 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("time step t")
-    ax.set_ylabel("input value")
     ax.set_title(title, fontsize=10)
-    if sequence.shape[1] > 1 and sequence.shape[1] <= 6:
-        ax.legend(fontsize=7)
     return ax
