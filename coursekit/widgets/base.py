@@ -266,17 +266,23 @@ class FigureWidget:
     def frames(self, budget: int | None = None) -> dict[str, list[tuple[str, bytes]]]:
         """``{control name: [(value label, PNG), ...]}``: the picture for each value of each main
         control with the others at their current values, within ``budget`` bytes (a control
-        whose frames do not fit is left out). The widget is back in its state afterwards."""
+        whose frames do not fit, or whose pictures are all alike here, is left out). The widget
+        is back in its state afterwards."""
         budget = PAGE_FRAME_BUDGET if budget is None else budget
         controls = {name: getattr(self, name) for name in self._frame_control_names()}
         defaults = {name: control.value for name, control in self._all_controls().items()}
         out, used = {}, 0
+        self.frame_errors = {}
         try:
             for name, control in controls.items():
                 frames = []
                 for value in frame_values(control) or []:
-                    self._restore(defaults)
-                    self.set(**{name: value})
+                    try:
+                        self._restore(defaults)
+                        self.set(**{name: value})
+                    except Exception as error:  # a value this widget cannot show: left out
+                        self.frame_errors[(name, value)] = repr(error)  # (printing would show)
+                        continue
                     frames.append((_frame_label(control, value), _palette_png(self.image.value)))
                 size = sum(len(png) for _, png in frames)
                 if len({png for _, png in frames}) > 1 and used + size <= budget:
@@ -307,7 +313,12 @@ class FigureWidget:
         ``Stack`` of its precomputed pictures (and, for several, buttons choosing the control).
         Falls back to the frozen ``ui`` when there is nothing to precompute."""
         global _frame_bytes_used
-        frames = self.frames(PAGE_FRAME_BUDGET - _frame_bytes_used)
+        self.frame_errors = {}
+        try:
+            frames = self.frames(PAGE_FRAME_BUDGET - _frame_bytes_used)
+        except Exception as error:  # never let the website's extra break a notebook's run
+            self.frame_errors[""] = repr(error)
+            frames = {}
         if not frames:
             return self.ui
         _frame_bytes_used += sum(len(png) for items in frames.values() for _, png in items)
