@@ -323,7 +323,7 @@ class FigureWidget:
             return self.ui
         _frame_bytes_used += sum(len(png) for items in frames.values() for _, png in items)
         width = self.image.layout.width
-        panels = []
+        panels, self.frame_links = [], []
         for name, items in frames.items():
             control = getattr(self, name)
             labels = [label for label, _ in items]
@@ -335,7 +335,7 @@ class FigureWidget:
             stack = widgets.Stack([widgets.Image(value=png, format="png", layout=widgets.Layout(
                 width=width, max_width="100%", height="auto")) for _, png in items],
                 selected_index=proxy.index)
-            widgets.jslink((proxy, "index"), (stack, "selected_index"))
+            self.frame_links.append(widgets.jslink((proxy, "index"), (stack, "selected_index")))
             panels.append(widgets.VBox([proxy, stack]))
         note = widgets.HTML(
             "<p class='frames-note'>Precomputed: each control shows its own pictures with the "
@@ -347,7 +347,7 @@ class FigureWidget:
             chooser = widgets.ToggleButtons(options=names, description="vary",
                                             style={"description_width": "initial"})
             outer = widgets.Stack(panels, selected_index=0)
-            widgets.jslink((chooser, "index"), (outer, "selected_index"))
+            self.frame_links.append(widgets.jslink((chooser, "index"), (outer, "selected_index")))
             box = widgets.VBox([note, chooser, outer])
         box.add_class("coursekit-frames")
         return box
