@@ -120,7 +120,7 @@ MAX_FRAMES = 12
 #: Controls per widget that get frames unless the widget declares ``frame_controls``.
 MAX_FRAME_CONTROLS = 2
 #: PNG bytes of all frames of one kernel (one notebook, one page); base64 in the page adds 1/3.
-PAGE_FRAME_BUDGET = 4_000_000
+PAGE_FRAME_BUDGET = 3_000_000
 _frame_bytes_used = 0  # in this kernel
 
 
