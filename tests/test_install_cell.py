@@ -166,6 +166,7 @@ def _repack_missing_dependencies(wheelhouse: list[str], out: Path) -> None:
 
 @pytest.mark.slow
 def test_install_cell_installs_the_course_in_a_fresh_venv(tmp_path):
+    """Measured: 147 s CPU (26 min wall on a 2-core machine shared by nine), about 1.5 GB."""
     wheelhouse = [d for d in (os.environ.get("COURSEKIT_WHEELHOUSE", "").split(os.pathsep)
                               if os.environ.get("COURSEKIT_WHEELHOUSE") else LOCAL_WHEELS)
                   if Path(d).is_dir()]
@@ -195,7 +196,7 @@ def test_install_cell_installs_the_course_in_a_fresh_venv(tmp_path):
     start = time.perf_counter()
     cell = execute.install_cell_source() + "\nimport coursekit, torch\nprint(torch.__version__)"
     done = subprocess.run([str(python), "-c", cell], capture_output=True, text=True,
-                          env=env, timeout=1500, cwd=tmp_path)
+                          env=env, timeout=3600, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     print(f"fresh venv: the install cell took {time.perf_counter() - start:.0f} s")
     assert done.stdout.strip() == execute.pinned_version("torch") + "+cpu"
