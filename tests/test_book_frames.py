@@ -98,7 +98,10 @@ def test_training_widgets_and_nbval_runs_keep_the_frozen_view(monkeypatch):
         pass
 
     trainer = Trainer()
+    trainer.n.value = 5  # "trained": a trainer's update() would reset it, so it is not called
+    count = trainer.redraw_count
     assert trainer.frames() == {} and trainer.frames_ui() is trainer.ui
+    assert trainer.redraw_count == count and trainer.n.value == 5
 
 
 def test_make_execute_turns_frames_on_for_its_kernels_only(monkeypatch):

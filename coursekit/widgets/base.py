@@ -270,9 +270,11 @@ class FigureWidget:
         is back in its state afterwards."""
         budget = PAGE_FRAME_BUDGET if budget is None else budget
         controls = {name: getattr(self, name) for name in self._frame_control_names()}
+        self.frame_errors = {}
+        if not controls:  # untouched: a widget that trains (update() = reset) keeps its state
+            return {}
         defaults = {name: control.value for name, control in self._all_controls().items()}
         out, used = {}, 0
-        self.frame_errors = {}
         try:
             for name, control in controls.items():
                 frames = []
