@@ -154,8 +154,11 @@ def test_links_to_repository_files_become_repository_urls(tmp_path):
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    """Build the book once (strict: a warning fails) and return its HTML folder."""
+    """Build the book once (strict: a warning fails) and return its HTML folder.
+    COURSEKIT_BUILT_SITE=DIR/_build/html reuses a site built with book/build.py --strict."""
     assert NOTEBOOKS, "notebooks/ holds no .ipynb: the book has no chapters"
+    if os.environ.get("COURSEKIT_BUILT_SITE"):
+        return Path(os.environ["COURSEKIT_BUILT_SITE"])
     if not (BOOK / "node_modules").is_dir() and shutil.which("npm") is None:
         _skip_or_fail_in_ci("npm is needed once to install the website's JavaScript "
                             "(book/package.json); install Node.js/npm")
