@@ -574,7 +574,7 @@ def test_chapter_page_in_chromium(browser, server, site, notebook):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html"]
+@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html", "bibliography.html"]
                          + [f"exercises/{e.stem}.html" for e in EXERCISES])
 def test_other_pages_in_chromium(browser, server, site, name):
     page, record = open_page(browser, urljoin(server, name))
