@@ -154,8 +154,11 @@ def test_links_to_repository_files_become_repository_urls(tmp_path):
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    """Build the book once (strict: a warning fails) and return its HTML folder."""
+    """Build the book once (strict: a warning fails) and return its HTML folder.
+    COURSEKIT_BUILT_SITE=DIR/_build/html reuses a site built with book/build.py --strict."""
     assert NOTEBOOKS, "notebooks/ holds no .ipynb: the book has no chapters"
+    if os.environ.get("COURSEKIT_BUILT_SITE"):
+        return Path(os.environ["COURSEKIT_BUILT_SITE"])
     if not (BOOK / "node_modules").is_dir() and shutil.which("npm") is None:
         _skip_or_fail_in_ci("npm is needed once to install the website's JavaScript "
                             "(book/package.json); install Node.js/npm")
@@ -343,6 +346,57 @@ def key_terms(notebook_path: Path) -> list[str]:
     return terms
 
 
+#: HTML + embedded widget state + images of one page (shared scripts and styles excluded).
+PAGE_LIMIT_BYTES = 10_000_000
+
+
+def page_bytes(page: Path) -> int:
+    """Bytes of the page's HTML (with its widget state) and of the images it shows."""
+    total = page.stat().st_size
+    for source in set(parse_page(page).images):
+        if not urlsplit(source).scheme:
+            image = (page.parent / source.split("?")[0]).resolve()
+            total += image.stat().st_size if image.is_file() else 0
+    return total
+
+
+@pytest.mark.slow
+def test_every_chapter_page_is_under_ten_megabytes(site):
+    sizes = {page.name: page_bytes(page) for page in sorted((site / "notebooks").glob("*.html"))}
+    heaviest = max(sizes, key=sizes.get)
+    print(f"heaviest page: {heaviest}, {sizes[heaviest] / 1e6:.2f} MB")
+    over = {name: size for name, size in sizes.items() if size > PAGE_LIMIT_BYTES}
+    assert not over, f"pages over {PAGE_LIMIT_BYTES / 1e6:g} MB: {over}"
+
+
+@pytest.mark.slow
+def test_citations_link_to_their_bibliography_entry(site):
+    bibliography = (site / "bibliography.html").read_text(encoding="utf-8")
+    keys = load_course_site_extension().bibliography_keys(BOOK / "references.bib")
+    for key in keys:
+        assert f'id="{key}"' in bibliography, f"bibliography.html has no entry {key}"
+    cited = 0
+    for notebook in NOTEBOOKS:
+        text = notebook.read_text(encoding="utf-8")
+        page = (site / "notebooks" / f"{notebook.stem}.html").read_text(encoding="utf-8")
+        for key in set(re.findall(r"\]\(cite:([\w-]+)\)", text)):
+            assert f'href="../bibliography.html#{key}"' in page, (notebook.name, key)
+            cited += 1
+        assert "cite:" not in re.sub(r"<script.*?</script>", "", page, flags=re.S), notebook.name
+    assert cited >= 10
+
+
+@pytest.mark.slow
+def test_figures_have_alt_text_not_a_file_path(site):
+    for notebook in NOTEBOOKS:
+        page = site / "notebooks" / f"{notebook.stem}.html"
+        alts = re.findall(r'<img[^>]*src="[^"]*_images/[^"]*"[^>]*>', page.read_text("utf-8"))
+        for tag in alts:
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and alt.group(1) and "_images" not in alt.group(1) and \
+                not alt.group(1).endswith(".png"), f"{page.name}: {tag[:200]}"
+
+
 # --------------------------------------------------------------------------- browser
 
 @pytest.fixture(scope="session")
@@ -520,7 +574,7 @@ def test_chapter_page_in_chromium(browser, server, site, notebook):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html"]
+@pytest.mark.parametrize("name", ["intro.html", "glossary.html", "search.html", "bibliography.html"]
                          + [f"exercises/{e.stem}.html" for e in EXERCISES])
 def test_other_pages_in_chromium(browser, server, site, name):
     page, record = open_page(browser, urljoin(server, name))
@@ -591,5 +645,48 @@ def test_search_snippets_show_no_raw_tex(browser, server, site):
         snippets = page.eval_on_selector_all("#search-results ul.search li p",
                                              "ps => ps.map(p => p.textContent)")
         assert snippets and not any(re.search(r"\\\(|\\[a-z]+\{|\$", s) for s in snippets), snippets
+    finally:
+        page.context.close()
+
+
+#: Pages whose widgets are stored with precomputed frames (make execute).
+FRAMES_PAGES = ["notebooks/04_convolutional_networks.html"]
+
+SHOWN_FRAME = """frames => {
+    // the picture shown now: the Stack shows only its selected child
+    const images = Array.from(frames.querySelectorAll('img')).filter(
+        img => img.offsetParent !== null && img.getBoundingClientRect().height > 0);
+    return images.map(img => img.src.slice(-64)).join('|');
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("name", FRAMES_PAGES)
+def test_precomputed_widget_responds_when_its_slider_moves(browser, server, site, name, tmp_path):
+    page, record = open_page(browser, urljoin(server, name))
+    try:
+        page.wait_for_selector(".coursekit-frames .noUi-handle, .coursekit-frames input[type=range]",
+                               timeout=20000)
+        frames = page.query_selector(".coursekit-frames")
+        frames.scroll_into_view_if_needed()
+        top = frames.evaluate_handle("f => f.closest('.cell_output, .output')")
+        assert top.evaluate("t => !t.querySelector('.frozen-widget-note')"), (
+            "a widget with frames is labelled a static preview")
+        before = frames.evaluate(SHOWN_FRAME)
+        assert before, "no picture shown"
+        page.screenshot(path=str(tmp_path / "frames-before.png"), full_page=False)
+        handle = frames.query_selector(".noUi-handle")
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(500)
+        after = frames.evaluate(SHOWN_FRAME)
+        page.screenshot(path=str(tmp_path / "frames-after.png"), full_page=False)
+        shots = os.environ.get("COURSEKIT_SCREENSHOTS")
+        if shots:
+            for png in tmp_path.glob("frames-*.png"):
+                shutil.copy(png, Path(shots) / f"{Path(name).stem}-{png.name}")
+        assert after and after != before, "moving the slider did not change the picture"
+        check_no_foreign_requests(record, name)
     finally:
         page.context.close()

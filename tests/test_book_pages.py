@@ -64,3 +64,24 @@ def test_long_plotting_cells_are_collapsed_on_the_page_only():
     out = json.loads(course_site.collapse_long_plotting_cells(nbformat.writes(notebook)))
     tags = [cell["metadata"].get("tags", []) for cell in out["cells"]]
     assert tags == [["hide-input"], [], []]
+
+
+@pytest.mark.parametrize("source, alt", [
+    ('fig, ax = plt.subplots()\nax.set_title(f"LeNet-5 at {s} px")\nax.set_xlabel("x (px)")\n'
+     'fig.suptitle("Filters of $W_1$")', "LeNet-5 at … px; Filters of W_1"),
+    ("# Feature maps of the first layer\nplt.imshow(x)", "Feature maps of the first layer"),
+    ("plt.imshow(x)", "Figure drawn by the code above"),
+])
+def test_figure_alt_text_comes_from_titles_or_the_first_comment(source, alt):
+    assert course_site.figure_alt_text(source) == alt
+
+
+def test_every_cited_key_is_in_the_bibliography():
+    import re
+
+    keys = course_site.bibliography_keys(REPO / "book" / "references.bib")
+    assert {"lecun1998", "he2016", "ioffe2015", "kingma2015", "hochreiter1997", "goodfellow2014",
+            "kingma2014", "redmon2016"} <= keys
+    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
+        cited = set(re.findall(r"\]\(cite:([\w-]+)\)", notebook.read_text(encoding="utf-8")))
+        assert cited <= keys, (notebook.name, cited - keys)

@@ -26,6 +26,13 @@
 7. Long plotting cells (``LONG_PLOT_LINES`` lines or more that draw a figure) are collapsed on
    the page ("Show code cell source"), so a chapter reads as prose, code and results; the
    notebook itself is unchanged.
+9. Citations: ``[He et al., 2016](cite:he2016)`` in a notebook's Markdown (JupyterLab shows the
+   text "He et al., 2016") becomes a link to the entry ``he2016`` of the bibliography page
+   (sphinxcontrib-bibtex, ``book/references.bib``); an unknown key is a build warning.
+10. Figures get alt text from the titles the cell that drew them sets (literal strings in
+   ``suptitle(...)``, ``set_title(...)``, ``title=...``), else from its first comment, else
+   "Figure drawn by the code above", instead of a file path. (The stored PNGs carry no titles:
+   matplotlib's inline backend does not record them.)
 8. ``repository.url`` of _config.yml is the one setting for the public repository:
    launch buttons, repository links and the 404 page's URL prefix derive from it.
    While it is the placeholder, the build prints a notice (not a warning: the tests
@@ -115,6 +122,75 @@ def link_repository_files(app, doctree) -> None:
         if not reference.astext():
             reference += nodes.literal(node["reftarget"], node["reftarget"])
         node.replace_self(reference)
+
+
+CITE_SCHEME = "cite:"
+
+
+def bibliography_keys(bib: Path) -> set[str]:
+    """The entry keys of a BibTeX file."""
+    import re
+
+    return set(re.findall(r"^@\w+\s*\{\s*([^,\s]+)\s*,", Path(bib).read_text(encoding="utf-8"),
+                          re.M))
+
+
+def link_citations(app, doctree) -> None:
+    """``[text](cite:key)`` -> a link to ``bibliography.html#key`` (the key's entry)."""
+    bib = Path(app.srcdir) / "references.bib"
+    keys = bibliography_keys(bib) if bib.is_file() else set()
+    for node in list(doctree.findall(addnodes.pending_xref)):
+        target = node.get("reftarget", "")
+        if node.get("reftype") != "myst" or not target.startswith(CITE_SCHEME):
+            continue
+        key = target[len(CITE_SCHEME):]
+        if key not in keys:
+            LOGGER.warning(f"citation {key!r} is not in book/references.bib", location=node)
+        uri = app.builder.get_relative_uri(app.env.docname, "bibliography") + "#" + key
+        reference = nodes.reference("", "", internal=True, refuri=uri, classes=["citation-link"])
+        reference.extend(child.deepcopy() for child in node.children)
+        node.replace_self(reference)
+
+
+TITLE_CALLS = r"(?:suptitle|set_title|title|set_xlabel|set_ylabel)"
+
+
+def figure_alt_text(source: str, limit: int = 240) -> str:
+    """Alt text for the figures a cell draws, from its source (see 10. above)."""
+    import re
+
+    titles = []
+    for match in re.finditer(TITLE_CALLS + r"""\s*[(=]\s*(?:[rf]?)(["'])(.+?)\1""", source):
+        call = match.group(0).split("(")[0].split("=")[0].strip()
+        if call.endswith(("xlabel", "ylabel")):
+            continue
+        text = re.sub(r"\{[^}]*\}", "…", match.group(2))  # f-string fields
+        text = re.sub(r"\$([^$]*)\$", r"\1", text).replace("\\n", " ").strip()
+        if text and text not in titles:
+            titles.append(text)
+    if titles:
+        alt = "; ".join(titles)
+    else:
+        comment = next((line.strip().lstrip("#").strip() for line in source.splitlines()
+                        if line.strip().startswith("#") and not line.strip().startswith("#!")
+                        and "noqa" not in line), "")
+        alt = comment or "Figure drawn by the code above"
+    return alt if len(alt) <= limit else alt[:limit - 1].rstrip() + "…"
+
+
+def add_figure_alt_text(app, doctree) -> None:
+    if not app.env.docname.startswith("notebooks/"):
+        return
+    for cell in doctree.findall(nodes.container):
+        if "cell" not in cell.get("classes", []):
+            continue
+        images = [image for image in cell.findall(nodes.image) if not image.get("alt")]
+        if not images:
+            continue
+        source = next((block.astext() for block in cell.findall(nodes.literal_block)), "")
+        alt = figure_alt_text(source)
+        for number, image in enumerate(images, 1):
+            image["alt"] = alt if len(images) == 1 else f"{alt} ({number} of {len(images)})"
 
 
 def term_slug(term: str) -> str:
@@ -352,10 +428,12 @@ def setup(app):
     # (e.g. the widgets gallery) typeset their $...$ labels with it too.
     app.set_html_assets_policy("always")
     app.connect("html-page-context", drop_thebe_scripts)
+    app.connect("doctree-read", link_citations)  # before: a cite: link is no repository file
     app.connect("doctree-read", link_repository_files)
     app.connect("doctree-read", add_exercise_howto)
     app.connect("source-read", fill_generated_pages)
     app.connect("doctree-read", link_glossary)
+    app.connect("doctree-read", add_figure_alt_text)
     app.connect("config-inited", repository_settings)
     app.connect("config-inited", theme_settings)
     app.connect("config-inited", chinese_search_dictionary)

@@ -2,13 +2,17 @@
 (function () {
   "use strict";
 
-  // Frozen widgets: the page has no kernel, so say what the controls do here.
+  // Frozen widgets: the page has no kernel, so say what the controls do here (widgets with
+  // precomputed frames, class coursekit-frames, respond and carry their own note).
   function labelFrozenWidgets() {
     document.querySelectorAll(".cell_output .jupyter-widgets, .output .jupyter-widgets").forEach(
       function (widget) {
         var top = widget.closest(".cell_output, .output") || widget.parentElement;
         if (!top || top.querySelector(".frozen-widget-note")) {
           return;
+        }
+        if (top.querySelector(".coursekit-frames")) {
+          return;  // precomputed frames: its controls do switch the picture (it says so itself)
         }
         var note = document.createElement("p");
         note.className = "frozen-widget-note";

@@ -12,12 +12,25 @@ Subclasses define:
     ``draw(figure)`` -> draw the current state on an empty figure
     ``state()``      -> a plain dict of what the picture currently shows
     ``render_static(...)`` -> a new Figure of small multiples for the website
+
+Frames for the website. When ``make execute`` stores a notebook (``COURSEKIT_FRAMES=1`` in the
+kernel's environment, set by ``coursekit.execute``; never under nbval), a displayed widget
+precomputes pictures for its main controls, one control at a time with the others at their
+defaults, at most ``MAX_FRAMES`` values each, and shows them in ``widgets.Stack``s whose
+``selected_index`` is ``jslink``ed to a copy of the control: on the static page, moving the
+control switches the picture without a kernel. The main controls are ``frame_controls`` (names
+of control attributes); by default the first ``MAX_FRAME_CONTROLS`` sliders, drop-downs or
+check boxes of ``_controls()``. ``frame_controls = ()`` (and every ``BackgroundPlay`` widget,
+which trains) keeps the frozen view that the website labels "static preview". The pictures of
+one kernel (a page) share ``PAGE_FRAME_BUDGET`` bytes; a widget that would exceed it gets fewer
+controls or none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import threading
 import time
 
@@ -27,7 +40,8 @@ from matplotlib.figure import Figure
 
 from coursekit.viz.style import use_style
 
-__all__ = ["RENDER_SCALE", "BackgroundPlay", "FigureWidget", "StaticFigure", "figure_to_png",
+__all__ = ["FRAMES_ENV", "MAX_FRAMES", "PAGE_FRAME_BUDGET", "RENDER_SCALE", "BackgroundPlay",
+           "FigureWidget", "StaticFigure", "figure_to_png", "frame_values", "frames_enabled",
            "new_static_figure", "png_size", "wide_label"]
 
 
@@ -99,10 +113,94 @@ def new_static_figure(n_panels: int, n_columns: int | None = None, panel_size=(3
     return figure, axes[:n_panels]
 
 
+#: Set to "1" in the kernel's environment by ``coursekit.execute`` (make execute) only.
+FRAMES_ENV = "COURSEKIT_FRAMES"
+#: Values precomputed per control (the default is always one of them).
+MAX_FRAMES = 12
+#: Controls per widget that get frames unless the widget declares ``frame_controls``.
+MAX_FRAME_CONTROLS = 2
+#: PNG bytes of all frames of one kernel (one notebook, one page); base64 in the page adds 1/3.
+PAGE_FRAME_BUDGET = 3_000_000
+_frame_bytes_used = 0  # in this kernel
+
+
+def frames_enabled() -> bool:
+    """Whether displayed widgets precompute frames (``make execute`` storing notebooks)."""
+    return os.environ.get(FRAMES_ENV) == "1"
+
+
+def _spread(values: list, default, limit: int) -> list:
+    """At most ``limit`` of ``values``, evenly spread, always with ``default``."""
+    if len(values) <= limit:
+        return list(values)
+    step = (len(values) - 1) / (limit - 1)
+    picked = [values[round(i * step)] for i in range(limit)]
+    if default in values and default not in picked:
+        nearest = min(range(limit), key=lambda i: abs(values.index(picked[i]) - values.index(default)))
+        picked[nearest] = default
+    return picked
+
+
+def frame_values(control, limit: int = MAX_FRAMES) -> list | None:
+    """The values a control's frames show, or None when it is not a control that frames suit
+    (text boxes, buttons, ranges)."""
+    import numpy as np
+
+    value = control.value
+    if isinstance(control, (widgets.Dropdown, widgets.ToggleButtons, widgets.RadioButtons,
+                            widgets.SelectionSlider, widgets.Select)):
+        values = [v for _, v in control._options_full] if hasattr(control, "_options_full") \
+            else list(control.options)
+        return _spread(values, value, limit) if len(values) > 1 else None
+    if isinstance(control, widgets.Checkbox):
+        return [False, True]
+    if isinstance(control, widgets.IntSlider):
+        values = list(range(control.min, control.max + 1, control.step or 1))
+        return _spread(values, value, limit) if len(values) > 1 else None
+    if isinstance(control, widgets.FloatLogSlider):
+        grid = control.base ** np.linspace(control.min, control.max, limit)
+    elif isinstance(control, widgets.FloatSlider):
+        if control.max <= control.min:
+            return None
+        step = control.step or (control.max - control.min) / 100
+        n = min(limit, int(round((control.max - control.min) / step)) + 1)
+        grid = control.min + step * np.round(np.linspace(0, (control.max - control.min) / step, n))
+    else:
+        return None
+    values = [float(v) for v in grid]
+    nearest = int(np.argmin([abs(v - value) for v in values]))
+    values[nearest] = value
+    return values
+
+
+def _frame_label(control, value) -> str:
+    if isinstance(control, (widgets.Dropdown, widgets.ToggleButtons, widgets.RadioButtons,
+                            widgets.SelectionSlider, widgets.Select)):
+        for label, option in getattr(control, "_options_full", ()):
+            if option == value:
+                return str(label)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _palette_png(png: bytes) -> bytes:
+    """The PNG with at most 256 colours (a third to a fifth of the bytes; plots have few)."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    buffer = io.BytesIO()
+    image.quantize(256, method=Image.Quantize.MEDIANCUT).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue() if buffer.tell() < len(png) else png
+
+
 class FigureWidget:
     """Base class: controls on top, a PNG of ``self.figure`` below, a message line."""
 
     figsize = (9.0, 4.0)
+    #: Names of the main controls whose frames the website shows; None: chosen automatically,
+    #: ``()``: none (the page shows the frozen widget, labelled a static preview).
+    frame_controls: tuple[str, ...] | None = None
     dpi = 80  # CSS pixels per inch of the picture as shown; it is rendered RENDER_SCALE x finer
 
     def __init__(self):
@@ -151,7 +249,110 @@ class FigureWidget:
     def _ipython_display_(self):
         from IPython.display import display
 
-        display(self.ui)
+        display(self.frames_ui() if frames_enabled() else self.ui)
+
+    # -- frames for the website ------------------------------------------------------
+    def _frame_control_names(self) -> list[str]:
+        if isinstance(self, BackgroundPlay) or self.frame_controls == ():
+            return []
+        if self.frame_controls is not None:
+            return list(self.frame_controls)
+        by_id = {id(value): name for name, value in vars(self).items()
+                 if isinstance(value, widgets.Widget)}
+        names = [by_id[id(c)] for c in self._controls()
+                 if id(c) in by_id and frame_values(c) is not None]
+        return names[:MAX_FRAME_CONTROLS]
+
+    def frames(self, budget: int | None = None) -> dict[str, list[tuple[str, bytes]]]:
+        """``{control name: [(value label, PNG), ...]}``: the picture for each value of each main
+        control with the others at their current values, within ``budget`` bytes (a control
+        whose frames do not fit, or whose pictures are all alike here, is left out). The widget
+        is back in its state afterwards."""
+        budget = PAGE_FRAME_BUDGET if budget is None else budget
+        controls = {name: getattr(self, name) for name in self._frame_control_names()}
+        self.frame_errors = {}
+        if not controls:  # untouched: a widget that trains (update() = reset) keeps its state
+            return {}
+        defaults = {name: control.value for name, control in self._all_controls().items()}
+        out, used = {}, 0
+        try:
+            for name, control in controls.items():
+                frames = []
+                for value in frame_values(control) or []:
+                    try:
+                        self._restore(defaults)
+                        self.set(**{name: value})
+                    except Exception as error:  # a value this widget cannot show: left out
+                        self.frame_errors[(name, value)] = repr(error)  # (printing would show)
+                        continue
+                    frames.append((_frame_label(control, value), _palette_png(self.image.value)))
+                size = sum(len(png) for _, png in frames)
+                if len({png for _, png in frames}) > 1 and used + size <= budget:
+                    out[name] = frames
+                    used += size
+        finally:
+            self._restore(defaults)
+            self.update()
+        return out
+
+    def _all_controls(self) -> dict:
+        by_id = {id(value): name for name, value in vars(self).items()
+                 if isinstance(value, widgets.Widget)}
+        return {by_id[id(c)]: c for c in self._controls()
+                if id(c) in by_id and hasattr(c, "value") and not isinstance(c, widgets.Button)}
+
+    def _restore(self, defaults: dict) -> None:
+        with self.hold_redraws():
+            for _ in range(2):  # twice: a control may move another's range or value
+                for name, value in defaults.items():
+                    control = getattr(self, name)
+                    with contextlib.suppress(Exception):
+                        if control.value != value:
+                            control.value = value
+
+    def frames_ui(self):
+        """The widget as the website shows it: for each main control a copy of it linked to a
+        ``Stack`` of its precomputed pictures (and, for several, buttons choosing the control).
+        Falls back to the frozen ``ui`` when there is nothing to precompute."""
+        global _frame_bytes_used
+        self.frame_errors = {}
+        try:
+            frames = self.frames(PAGE_FRAME_BUDGET - _frame_bytes_used)
+        except Exception as error:  # never let the website's extra break a notebook's run
+            self.frame_errors[""] = repr(error)
+            frames = {}
+        if not frames:
+            return self.ui
+        _frame_bytes_used += sum(len(png) for items in frames.values() for _, png in items)
+        width = self.image.layout.width
+        panels, self.frame_links = [], []
+        for name, items in frames.items():
+            control = getattr(self, name)
+            labels = [label for label, _ in items]
+            current = _frame_label(control, control.value)
+            proxy = widgets.SelectionSlider(
+                options=labels, value=current if current in labels else labels[0],
+                description=control.description or name, continuous_update=True,
+                style={"description_width": "initial"})
+            stack = widgets.Stack([widgets.Image(value=png, format="png", layout=widgets.Layout(
+                width=width, max_width="100%", height="auto")) for _, png in items],
+                selected_index=proxy.index)
+            self.frame_links.append(widgets.jslink((proxy, "index"), (stack, "selected_index")))
+            panels.append(widgets.VBox([proxy, stack]))
+        note = widgets.HTML(
+            "<p class='frames-note'>Precomputed: each control shows its own pictures with the "
+            "others at their defaults. Run the notebook to combine them.</p>")
+        if len(panels) == 1:
+            box = widgets.VBox([note, *panels])
+        else:
+            names = [getattr(self, n).description or n for n in frames]
+            chooser = widgets.ToggleButtons(options=names, description="vary",
+                                            style={"description_width": "initial"})
+            outer = widgets.Stack(panels, selected_index=0)
+            self.frame_links.append(widgets.jslink((chooser, "index"), (outer, "selected_index")))
+            box = widgets.VBox([note, chooser, outer])
+        box.add_class("coursekit-frames")
+        return box
 
     def display_width(self) -> str:
         """The picture's CSS width: its figure width at ``dpi`` (half its PNG width)."""
