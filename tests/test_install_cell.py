@@ -20,13 +20,8 @@ from coursekit import execute
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-# Notebooks that other engineers were editing when the install cell was introduced: the lead
-# runs `python -m coursekit.execute --install-cell notebooks/*.ipynb` at merge time and then
-# empties this set (the xfail is strict: a notebook that has the cell must leave the set).
-PENDING = {"00_introduction", "01_linear_models", "02_mlp_backprop",
-           "03a_training_deep_networks", "03b_tuning_and_regularization",
-           "06a_recurrent_networks", "06b_language_models_embeddings",
-           "07_unsupervised_learning", "08a_gans", "08b_vae"}
+# Notebooks still without the install cell (empty: every notebook has it).
+PENDING: set[str] = set()
 
 
 def _pending(path: Path):
