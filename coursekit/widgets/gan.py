@@ -7,14 +7,11 @@ import threading
 import ipywidgets as widgets
 import matplotlib as mpl
 
-from coursekit.viz.gan import (
-    GENERATOR_LOSSES,
-    ToyGAN,
-    ToyGANConfig,
-    plot_gan_losses,
-    plot_gan_state,
-)
+from coursekit.viz.gan import plot_gan_losses, plot_gan_state
 from coursekit.widgets.base import BackgroundPlay, FigureWidget, new_static_figure, wide_label
+
+# The GAN is a torch model (coursekit.models.toy_gan): imported when a GANTrainer is built, so
+# that importing coursekit.widgets loads no torch.
 
 
 class GANTrainer(BackgroundPlay, FigureWidget):
@@ -32,6 +29,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
     resolution = 30
 
     def __init__(self, max_iterations: int = 3000, redraw_every: int = 100, step_size: int = 20, **config):
+        from coursekit.models.toy_gan import GENERATOR_LOSSES, ToyGANConfig
+
         super().__init__()
         base = ToyGANConfig(**config)
         self.std = widgets.Dropdown(options=[0.02, 0.05, 0.1], value=base.std if base.std in (0.02, 0.05, 0.1)
@@ -69,7 +68,10 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         return [self.std, self.layout, self.generator_loss, self.pack, self.lr, self.seed]
 
     # ---------------------------------------------------------------- model
-    def config(self) -> ToyGANConfig:
+    def config(self):
+        """The current controls as a ``ToyGANConfig``."""
+        from coursekit.models.toy_gan import ToyGANConfig
+
         n_modes = 8 if self.layout.value == "ring" else 9
         return ToyGANConfig(n_modes=n_modes, radius=self._base.radius, std=self.std.value, layout=self.layout.value,
                             n_train=self._base.n_train, latent_dim=self._base.latent_dim, hidden=self._base.hidden,
@@ -78,6 +80,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
 
     def reset(self) -> None:
         """Stop any run, build a fresh GAN from the controls, redraw."""
+        from coursekit.models.toy_gan import ToyGAN
+
         self.stop()
         self.gan = ToyGAN(self.config())
         self.update()
@@ -159,6 +163,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         self.progress.description = f"iteration {self.gan.iteration}"
 
     def state(self) -> dict:
+        """The GAN's config, iteration, modes covered, share near a mode, last D loss,
+        200 generated points and whether a play is running."""
         gan = self.gan
         covered = gan.modes_covered()
         return {"config": gan.config.as_dict(), "iteration": gan.iteration,
@@ -168,6 +174,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
 
     def render_static(self, iterations=(0, 200, 600, 1500)):
         """Generated points and D's surface after each number of ``iterations`` of one run."""
+        from coursekit.models.toy_gan import ToyGAN
+
         gan = ToyGAN(self.config())
         figure, axes = new_static_figure(len(iterations), len(iterations), panel_size=(3.2, 3.2),
                                          title=f"GAN on 2-D points ({gan.config.generator_loss} G loss, "
