@@ -155,7 +155,8 @@ class WeightSnapshots(Callback):
 
     @staticmethod
     def flat(model) -> np.ndarray:
-        return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).cpu().numpy()
+        """The parameters as one flat vector (``model.parameters()`` order, row-major)."""
+        return torch.nn.utils.parameters_to_vector(model.parameters()).detach().cpu().numpy()
 
     def on_train_begin(self, model, history):
         history.snapshots.append(self.flat(model))

@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["KERNEL_PRESETS", "parse_kernel", "conv_output_size", "output_size_formula", "convolve",
            "window_products", "receptive_field", "layer_stack", "stack_output_sizes", "unit_footprint",
            "plot_image", "plot_grid_values", "plot_unit_footprint",
-           "plot_sliding_step", "plot_receptive_field"]
+           "plot_sliding_step", "plot_receptive_field", "step_equation"]
 
 KERNEL_PRESETS = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
@@ -159,18 +159,18 @@ def plot_image(ax, image, title=None, cmap="gray", symmetric=False):
     image = np.asarray(image)
     if symmetric:
         bound = max(float(np.percentile(np.abs(image), 99)), 1e-12)
-        shown = ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+        ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
     else:
         low, high = (float(v) for v in np.percentile(image, [1, 99]))
         if high <= low:
             low, high = float(image.min()), float(image.max()) + 1e-12
-        shown = ax.imshow(image, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+        ax.imshow(image, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=9)
-    return shown
+    return ax
 
 
 def plot_grid_values(ax, values, title=None, cmap="Blues", fmt="{:.2g}", highlight=None, vmin=None,
@@ -199,7 +199,9 @@ def _rectangle(x, y, w, h, color, lw=2.0):
 
 def plot_sliding_step(ax_input, ax_output, image, kernel, out_row, out_col, stride=1, padding=0,
                       dilation=1):
-    """Input (padded, window outlined, values shown) and the output filled up to (out_row, out_col)."""
+    """Input (padded, window outlined, values shown) and the output filled up to (out_row, out_col).
+
+    Returns ``(ax_input, ax_output)``; ``step_equation`` gives the sum as text."""
     image = np.asarray(image, dtype=float)
     step = window_products(image, kernel, out_row, out_col, stride, padding, dilation)
     padded = np.pad(image, padding)
@@ -217,8 +219,15 @@ def plot_sliding_step(ax_input, ax_output, image, kernel, out_row, out_col, stri
     current[out_row, out_col] = True
     plot_grid_values(ax_output, shown, title="output", cmap="Oranges", highlight=current, fmt="{:.0f}",
                      vmin=np.nanmin(output) - 1, vmax=np.nanmax(output) * 2 + 1)
+    return ax_input, ax_output
+
+
+def step_equation(image, kernel, out_row: int, out_col: int, stride: int = 1, padding: int = 0,
+                  dilation: int = 1) -> str:
+    """The sum behind output pixel (out_row, out_col) as text: ``"out[0, 1] = 1·0 + ... = 4"``."""
+    step = window_products(image, kernel, out_row, out_col, stride, padding, dilation)
     terms = " + ".join(f"{v:g}·{k:g}" for v, k in zip(step["values"].ravel(), np.asarray(kernel).ravel()))
-    return step, f"out[{out_row}, {out_col}] = {terms} = {step['total']:g}"
+    return f"out[{out_row}, {out_col}] = {terms} = {step['total']:g}"
 
 
 def plot_receptive_field(ax, layers, input_size: int | None = None):
@@ -247,7 +256,7 @@ def plot_receptive_field(ax, layers, input_size: int | None = None):
     ax.set_title(f"receptive field after {len(layers)} layer(s): {largest}×{largest}", fontsize=9)
     ax.set_xlabel("input (one square = one pixel)", fontsize=9)
     ax.legend(fontsize=9, loc="lower left", framealpha=0.8)
-    return fields
+    return ax
 
 
 # ------------------------------------------------- which input pixels feed one unit
@@ -343,8 +352,8 @@ def plot_unit_footprint(ax, footprint, title=None):
     the box spanned by the pixels that feed it."""
     counts = footprint["counts"]
     shown = np.where(counts > 0, counts, np.nan)
-    image = ax.imshow(shown, cmap="viridis", interpolation="nearest",
-                      extent=(-0.5, counts.shape[1] - 0.5, counts.shape[0] - 0.5, -0.5))
+    ax.imshow(shown, cmap="viridis", interpolation="nearest",
+              extent=(-0.5, counts.shape[1] - 0.5, counts.shape[0] - 0.5, -0.5))
     ax.set_facecolor("0.93")
     (r0, r1), (c0, c1) = footprint["rows"], footprint["cols"]
     ax.add_patch(_rectangle(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1, "tab:red", 1.5))
@@ -355,4 +364,4 @@ def plot_unit_footprint(ax, footprint, title=None):
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=10)
-    return image
+    return ax

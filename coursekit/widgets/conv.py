@@ -16,6 +16,7 @@ from coursekit.viz.conv import (
     plot_image,
     plot_receptive_field,
     plot_sliding_step,
+    step_equation,
 )
 from coursekit.widgets.base import FigureWidget, new_static_figure
 
@@ -125,8 +126,8 @@ class ConvExplorer(FigureWidget):
                               + (f" (rows) × {size[1]} (columns)" if size[0] != size[1] else ""))
         row, col = divmod(self.position.value, size[1])
         if self.source.value == "small grid":
-            _, text = plot_sliding_step(axes["input"], axes["output"], image, kernel, row, col, s, p, d)
-            self.message.value = f"<code>{text}</code>"
+            plot_sliding_step(axes["input"], axes["output"], image, kernel, row, col, s, p, d)
+            self.message.value = f"<code>{step_equation(image, kernel, row, col, s, p, d)}</code>"
         else:
             plot_image(axes["input"], np.pad(image, p), title=f"input {image.shape[0]}×{image.shape[1]}"
                        + (f" + padding {p}" if p else ""))
