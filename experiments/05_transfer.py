@@ -21,18 +21,20 @@ pre-trained weights, which the notebook and the exercise fine-tune):
 
 from __future__ import annotations
 
-import argparse
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from coursekit.assets import save_results, save_weights
 from coursekit.data import make_shapes
 from coursekit.models import FineTuned, from_arrays, replace_head, resnet, to_arrays
 from coursekit.train import evaluate, fit
 from coursekit.utils import use_single_thread
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
 
 CLASSES_A = ("circle", "square", "triangle", "cross")
 CLASSES_B = ("star", "ring", "crescent", "hexagon")
@@ -113,24 +115,18 @@ def _run(job):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced budget (<= 30 s)")
-    parser.add_argument("--out", default=None, help="folder for the results (default coursekit/assets)")
-    parser.add_argument("--workers", type=int, default=1, help="processes running (size, seed) pairs")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    use_single_thread()
-    start = time.process_time()
+    exp = Experiment(__file__, argv, doc=__doc__, add_arguments=lambda parser: parser.add_argument(
+        "--workers", type=int, default=1, help="processes running (size, seed) pairs"))
+    config = QUICK if exp.quick else FULL
     pretrained, accuracy_a = pretrain(config["n_pretrain"], config["pretrain_epochs"])
-    log = [f"pre-trained on {', '.join(CLASSES_A)}: test accuracy {accuracy_a:.3f} "
-           f"({time.process_time() - start:.1f} s CPU)"]
-    print(log[-1], flush=True)
+    exp.say(f"pre-trained on {', '.join(CLASSES_A)}: test accuracy {accuracy_a:.3f} "
+            f"({exp.cpu_seconds():.1f} s CPU)")
     jobs = [(per_class, seed, config, to_arrays(pretrained)) for per_class in config["sizes"]
             for seed in config["seeds"]]
-    if args.workers > 1:  # independent single-threaded runs: the same numbers as one after another
+    if exp.args.workers > 1:  # independent single-threaded runs: the same numbers as one after another
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.workers) as pool:
+        with ProcessPoolExecutor(exp.args.workers) as pool:
             outcomes = list(pool.map(_run, jobs))
     else:
         outcomes = [_run(job) for job in jobs]
@@ -142,9 +138,8 @@ def main(argv=None):
         line = f"{per_class} per class: " + ", ".join(
             f"{s} {np.mean(runs[s][str(per_class)]):.3f} ± {np.std(runs[s][str(per_class)]):.3f}"
             for s in STRATEGIES)
-        print(line, flush=True)
-        log.append(line)
-    log.append(f"total {time.process_time() - start:.1f} s CPU")
+        exp.say(line)
+    exp.say(f"total {exp.cpu_seconds():.1f} s CPU", echo=False)
     results = {
         "classes_a": list(CLASSES_A), "classes_b": list(CLASSES_B), "pretrain_accuracy_a": round(accuracy_a, 4),
         "sizes": config["sizes"], "strategies": list(STRATEGIES), "test_accuracy": runs,
@@ -154,11 +149,8 @@ def main(argv=None):
                    "batch_size": BATCH_SIZE, "pool_per_class": POOL_PER_CLASS, "pretrain_seed": PRETRAIN_SEED,
                    "pool_seed": POOL_SEED, "test_seed": TEST_SEED, "threads": 1},
     }
-    command = "python experiments/05_transfer.py" + (" --quick" if args.quick else "")
-    path = save_results("05_transfer", results, script="experiments/05_transfer.py", command=command,
-                        seeds=config["seeds"], log=log, folder=args.out)
-    save_weights("05_transfer_pretrained", to_arrays(pretrained), folder=args.out)
-    print(f"wrote {path}")
+    exp.save(results, seeds=config["seeds"])
+    exp.save_weights(to_arrays(pretrained), name="05_transfer_pretrained")
     return results
 
 
