@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -19,6 +21,15 @@ from coursekit.viz.conv import (
     step_equation,
 )
 from coursekit.widgets.base import FigureWidget, new_static_figure
+
+
+@lru_cache(maxsize=16)
+def _gray_photo(name: str, size) -> np.ndarray:
+    """``load_photo(name, gray=True, size=size)``, loaded once per session (read-only)."""
+    photo = load_photo(name, gray=True, size=size)
+    photo.flags.writeable = False  # shared between widgets
+    return photo
+
 
 SOURCES = ("small grid", "camera", "coins", "text", "chelsea", "astronaut")
 
@@ -48,7 +59,6 @@ class ConvExplorer(FigureWidget):
         rng = np.random.default_rng(seed)
         self.grid = rng.integers(0, 10, size=(grid_size, grid_size)).astype(float)
         self.photo_size = photo_size
-        self._photos = {}
         self.source = widgets.Dropdown(options=SOURCES, value=source, description="input")
         self.preset = widgets.Dropdown(options=tuple(KERNEL_PRESETS), value=preset, description="preset")
         self.kernel = widgets.Text(value=_kernel_text(KERNEL_PRESETS[preset]), description="kernel",
@@ -80,9 +90,7 @@ class ConvExplorer(FigureWidget):
         name = self.source.value
         if name == "small grid":
             return self.grid
-        if name not in self._photos:
-            self._photos[name] = load_photo(name, gray=True, size=self.photo_size)
-        return self._photos[name]
+        return _gray_photo(name, self.photo_size)
 
     def kernel_array(self) -> np.ndarray:
         return parse_kernel(self.kernel.value)
@@ -147,7 +155,7 @@ class ConvExplorer(FigureWidget):
 
     def render_static(self, presets=tuple(KERNEL_PRESETS), source: str = "camera"):
         """The photo and its convolution with each kernel preset (one panel each)."""
-        photo = load_photo(source, gray=True, size=self.photo_size)
+        photo = _gray_photo(source, self.photo_size)
         figure, axes = new_static_figure(len(presets) + 1, 3, panel_size=(2.6, 2.6),
                                          title=f"3×3 kernels on the '{source}' photo (padding 1, stride 1)")
         plot_image(axes[0], photo, title="input")
