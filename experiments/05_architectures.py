@@ -65,7 +65,8 @@ def _run(job):
         _DATA.update(n_classes=len(train.class_names),
                      train=(torch.as_tensor(train.images), torch.as_tensor(train.labels)),
                      test=(torch.as_tensor(test.images), torch.as_tensor(test.labels)))
-    model, history, seconds = train_one(name, _DATA["n_classes"], _DATA["train"], config["epochs"], seed)
+    model, history, seconds = train_one(name, _DATA["n_classes"], _DATA["train"], config["epochs"],
+                                        seed)
     test_accuracy = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"], {"accuracy": accuracy})["accuracy"]
     line = (f"{name}, seed {seed}: test accuracy {test_accuracy:.3f}, final training loss "
             f"{history['loss'][-1]:.3f}, {seconds:.1f} s CPU")

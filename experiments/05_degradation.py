@@ -66,7 +66,8 @@ def main(argv=None):
         for seed in config["seeds"]:
             model = builder(seed)
             entry["grad_norm_init"].append(layer_gradient_norms(model, X, y))
-            optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+            optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM,
+                                        weight_decay=WEIGHT_DECAY)
             start = time.process_time()
             history = fit(model, nn.CrossEntropyLoss(), optimizer, (X, y), epochs=config["epochs"],
                           batch_size=BATCH_SIZE, progress=False, seed=seed)

@@ -9,7 +9,8 @@ from coursekit.data._validate import _check_choice, _check_count, _check_noise
 MIXTURE_LAYOUTS = ("ring", "grid")
 
 
-def gaussian_mixture_modes(n_modes: int = 8, layout: str = "ring", radius: float = 2.0) -> np.ndarray:
+def gaussian_mixture_modes(n_modes: int = 8, layout: str = "ring",
+                           radius: float = 2.0) -> np.ndarray:
     """Centres of the mixture's components, shape (n_modes, 2).
 
     ``layout="ring"``: ``n_modes`` points evenly on a circle of ``radius``;

@@ -98,7 +98,8 @@ def train_vae(X_train, X_test=None, latent_dim: int = 4, beta: float = 1.0, epoc
     model = VAE(latent_dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     X = torch.as_tensor(X_train, dtype=torch.float32)
-    history = {"epoch": [], "train_loss": [], "test_elbo": [], "test_reconstruction": [], "test_kl": []}
+    history = {"epoch": [], "train_loss": [], "test_elbo": [], "test_reconstruction": [],
+               "test_kl": []}
     for epoch in range(1, epochs + 1):
         total = 0.0
         for batch in torch.randperm(len(X)).split(batch_size):
@@ -215,7 +216,8 @@ class Classifier(nn.Module):
         return self.net(x)
 
 
-def train_classifier(X_train, y_train, epochs: int = 60, lr: float = 3e-3, seed: int = 0) -> Classifier:
+def train_classifier(X_train, y_train, epochs: int = 60, lr: float = 3e-3,
+                     seed: int = 0) -> Classifier:
     """An MLP classifier trained with Adam and cross-entropy (weight decay 1e-4)."""
     torch.manual_seed(seed)
     model = Classifier()

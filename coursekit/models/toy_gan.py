@@ -75,7 +75,8 @@ class ToyGAN:
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=(0.5, 0.999))
         self.iteration = 0
         self.history = {"iteration": [], "d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
-        self._fixed_z = torch.randn(1000, config.latent_dim, generator=torch.Generator().manual_seed(10_000))
+        self._fixed_z = torch.randn(1000, config.latent_dim,
+                                    generator=torch.Generator().manual_seed(10_000))
 
     def _z(self, n):
         return torch.randn(n, self.config.latent_dim, generator=self.generator_rng)

@@ -10,4 +10,5 @@ Layouts follow torch so any result can be checked against it by copying weights.
 
 from . import autograd, detection, functional, init, lenet, losses, mlp, optim, schedules
 
-__all__ = ["autograd", "detection", "functional", "init", "lenet", "losses", "mlp", "optim", "schedules"]
+__all__ = ["autograd", "detection", "functional", "init", "lenet", "losses", "mlp", "optim",
+           "schedules"]

@@ -105,7 +105,8 @@ def backprop_steps(network: dict | None = None) -> list:
             rf"$\frac{{\partial E}}{{\partial {w}}} = \delta_{{{o}}} \cdot \frac{{\partial net_{{{o}}}}}{{\partial {w}}} = \delta_{{{o}}} \cdot {h}$",
             f"{v[f'delta_{o}']:.6f} · {v[h]:.6f} = {grad:.6f}", grad, (h, o, w))
     # backward pass: hidden layer (uses the output weights before the update)
-    for h, (wa, oa), (wb, ob) in (("h1", ("w5", "o1"), ("w7", "o2")), ("h2", ("w6", "o1"), ("w8", "o2"))):
+    for h, (wa, oa), (wb, ob) in (("h1", ("w5", "o1"), ("w7", "o2")),
+                                  ("h2", ("w6", "o1"), ("w8", "o2"))):
         upstream = v[f"delta_{oa}"] * net[wa] + v[f"delta_{ob}"] * net[wb]
         add(f"dE/d{h}", "backward",
             rf"$\frac{{\partial E}}{{\partial {h}}} = \delta_{{{oa}}} \cdot {wa} + \delta_{{{ob}}} \cdot {wb}$",
@@ -146,7 +147,8 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
     for w, a, b in EDGES:
         (xa, ya), (xb, yb) = NODES[a], NODES[b]
         hot = w in now.highlight
-        ax.plot([xa, xb], [ya, yb], color="tab:red" if hot else "0.6", lw=2.5 if hot else 1.0, zorder=1)
+        ax.plot([xa, xb], [ya, yb], color="tab:red" if hot else "0.6", lw=2.5 if hot else 1.0,
+                zorder=1)
         if ya == yb:
             lx, ly = (xa + xb) / 2, ya + 0.16 if ya > 0 else ya - 0.2
         else:  # crossing edges: label near their start so the two labels stay apart
@@ -166,7 +168,8 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
         ax.text(x, y, text, ha="center", va="center", fontsize=7, zorder=5)
         delta = known.get(f"delta_{name}")
         if delta is not None:
-            ax.text(x, y - 0.22, f"δ={delta:.6f}", ha="center", va="top", fontsize=6.5, color="tab:purple")
+            ax.text(x, y - 0.22, f"δ={delta:.6f}", ha="center", va="top", fontsize=6.5,
+                    color="tab:purple")
     for name, x, value in (("b1", 1.6, net["b1"]), ("b2", 3.2, net["b2"])):
         ax.text(x, 1.4, f"{name} = {value:g}", ha="center", fontsize=7, color="0.3")
     if "E" in known:
@@ -176,7 +179,8 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
     ax.set_ylim(-0.45, 1.6)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(f"step {current + 1}/{len(steps)} ({now.phase}): {now.formula}\n{now.numbers}", fontsize=8)
+    ax.set_title(f"step {current + 1}/{len(steps)} ({now.phase}): {now.formula}\n{now.numbers}",
+                 fontsize=8)
     return ax
 
 

@@ -60,7 +60,8 @@ def parse_kernel(text: str) -> np.ndarray:
     return np.array(values, dtype=float)
 
 
-def conv_output_size(n: int, kernel_size: int, *, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+def conv_output_size(n: int, kernel_size: int, *, padding: int = 0, stride: int = 1,
+                     dilation: int = 1) -> int:
     """⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 (torch's formula; d = 1 gives ⌊(n + 2p − k)/s⌋ + 1).
 
     ``coursekit.nn.functional.conv_output_size`` (the one definition; keyword-only
@@ -76,7 +77,8 @@ def conv_output_size(n: int, kernel_size: int, *, padding: int = 0, stride: int 
     return int(size)
 
 
-def output_size_formula(n: int, kernel_size: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
+def output_size_formula(n: int, kernel_size: int, padding: int = 0, stride: int = 1,
+                        dilation: int = 1) -> str:
     """The output-size formula with the current numbers filled in (plain text)."""
     out = conv_output_size(n, kernel_size, padding=padding, stride=stride, dilation=dilation)
     if dilation == 1:
@@ -86,7 +88,8 @@ def output_size_formula(n: int, kernel_size: int, padding: int = 0, stride: int 
             f" / {stride}⌋ + 1 = {out}   (effective kernel {k_eff})")
 
 
-def convolve(image, kernel, stride: int = 1, padding: int = 0, dilation: int = 1, bias: float = 0.0):
+def convolve(image, kernel, stride: int = 1, padding: int = 0, dilation: int = 1,
+             bias: float = 0.0):
     """One grey image (H, W) convolved with one kernel (k, k) -> (H_out, W_out).
 
     Uses ``coursekit.nn.functional.conv2d_forward`` with NCHW shapes (1, 1, H, W).
@@ -210,7 +213,8 @@ def plot_sliding_step(ax_input, ax_output, image, kernel, out_row, out_col, stri
     plot_grid_values(ax_input, padded, title="input (padding in grey)" if padding else "input",
                      cmap="Greys", highlight=mask, fmt="{:.0f}", vmin=padded.min() - 1, vmax=padded.max() * 2 + 1)
     if padding:
-        ax_input.add_patch(_rectangle(padding - 0.5, padding - 0.5, image.shape[1], image.shape[0], "0.4", 1.0))
+        ax_input.add_patch(_rectangle(padding - 0.5, padding - 0.5, image.shape[1], image.shape[0],
+                                      "0.4", 1.0))
     output = convolve(image, kernel, stride, padding, dilation)
     shown = np.full(output.shape, np.nan)
     flat_index = out_row * output.shape[1] + out_col
@@ -286,7 +290,8 @@ def layer_stack(n_layers: int, kernel_size: int = 3, stride: int = 1, dilation: 
         layers.append({"kind": "conv", "kernel_size": int(kernel_size), "stride": int(stride),
                        "dilation": int(dilation), "padding": int(pad)})
         if pooling == "after every layer" or (pooling == "after every 2nd layer" and index % 2 == 1):
-            layers.append({"kind": "pool", "kernel_size": 2, "stride": 2, "dilation": 1, "padding": 0})
+            layers.append({"kind": "pool", "kernel_size": 2, "stride": 2, "dilation": 1,
+                           "padding": 0})
     return layers
 
 

@@ -72,7 +72,8 @@ def plot_gan_losses(ax, history: dict, title: str = "losses over training"):
     return ax
 
 
-def plot_mode_shares(ax, shares, min_share: float = 0.01, title: str = "share of samples near each mode"):
+def plot_mode_shares(ax, shares, min_share: float = 0.01,
+                     title: str = "share of samples near each mode"):
     """Bar chart of the share of samples within 3σ of each mode, with the coverage threshold."""
     shares = np.asarray(shares)
     ax.bar(np.arange(len(shares)), shares, color="#4e79a7")

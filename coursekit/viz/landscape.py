@@ -99,7 +99,8 @@ def normalize_direction(model, direction, weights, normalization: str = "filter"
     return direction
 
 
-def random_direction(model, weights=None, normalization: str = "filter", seed: int = 0) -> np.ndarray:
+def random_direction(model, weights=None, normalization: str = "filter",
+                     seed: int = 0) -> np.ndarray:
     """A random Gaussian direction in weight space (flat vector), normalized as chosen.
 
     ``weights`` (default: the model's current weights) sets the scale used by

@@ -106,7 +106,8 @@ def tile_images(images, pad: int = 1, pad_value: float = np.nan) -> np.ndarray:
     rows, cols, h, w = images.shape
     mosaic = montage(images.reshape(rows * cols, h, w), fill=pad_value, grid_shape=(rows, cols),
                      padding_width=pad)
-    return mosaic[pad: mosaic.shape[0] - pad, pad: mosaic.shape[1] - pad]  # montage pads the border too
+    return mosaic[pad: mosaic.shape[0] - pad,
+                  pad: mosaic.shape[1] - pad]  # montage pads the border too
 
 
 def plot_image_grid(ax, images, values=None, dims=None, cmap="gray_r", title=None):

@@ -97,7 +97,8 @@ def race(surface, names=OPTIMIZERS, steps: int | None = None, **hyper) -> dict:
     return {name: optimizer_path(surface, name, steps, **hyper) for name in names}
 
 
-def plot_paths(ax, surface: Surface, results: dict, grid=None, legend: bool = True, contours: bool = True):
+def plot_paths(ax, surface: Surface, results: dict, grid=None, legend: bool = True,
+               contours: bool = True):
     """Contours of ``surface`` (unless ``contours=False``: already drawn) with each optimizer's path."""
     if contours:
         plot_surface_contours(ax, surface, grid)

@@ -54,7 +54,8 @@ def neuron_grid(model: PlaygroundModel, resolution: int = 40, margin: float = 0.
     """
     X = np.vstack([model.X_train, model.X_test])
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
-    xx, yy = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
+    xx, yy = np.meshgrid(np.linspace(low[0], high[0], resolution),
+                         np.linspace(low[1], high[1], resolution))
     outputs = model.hidden_activations(np.c_[xx.ravel(), yy.ravel()])
     maps = [h.T.reshape(-1, resolution, resolution) for h in outputs]
     return (low[0], high[0], low[1], high[1]), maps

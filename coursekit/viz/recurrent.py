@@ -105,7 +105,8 @@ def plot_sequence(ax, sequence, title="input sequence"):
     if sequence.ndim == 1:
         sequence = sequence[:, None]
     for k in range(sequence.shape[1]):
-        ax.plot(np.arange(len(sequence)), sequence[:, k], lw=1.2, label=f"x[{k}]" if sequence.shape[1] > 1 else None)
+        ax.plot(np.arange(len(sequence)), sequence[:, k], lw=1.2,
+                label=f"x[{k}]" if sequence.shape[1] > 1 else None)
     ax.set_xlim(-0.5, len(sequence) - 0.5)
     ax.set_xlabel("time step t")
     ax.set_ylabel("input value")

@@ -120,7 +120,8 @@ def surface_grid(surface: Surface, resolution: int = 120):
     """``(xx, yy, zz)`` each (resolution, resolution): f on the surface's window."""
     if resolution < 2:
         raise ValueError(f"resolution must be >= 2, got {resolution}")
-    xx, yy = np.meshgrid(np.linspace(*surface.xlim, resolution), np.linspace(*surface.ylim, resolution))
+    xx, yy = np.meshgrid(np.linspace(*surface.xlim, resolution),
+                         np.linspace(*surface.ylim, resolution))
     return xx, yy, surface.f(xx, yy)
 
 

@@ -36,8 +36,10 @@ class AutoencoderExplorer(FigureWidget):
                                       continuous_update=False)
         self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="input noise σ",
                                          continuous_update=False)
-        self.k = widgets.IntSlider(value=k, min=1, max=min(10, len(self.images) - 1), description="neighbours")
-        self.metric = widgets.Dropdown(options=("euclidean", "cosine"), value="euclidean", description="metric")
+        self.k = widgets.IntSlider(value=k, min=1, max=min(10, len(self.images) - 1),
+                                   description="neighbours")
+        self.metric = widgets.Dropdown(options=("euclidean", "cosine"), value="euclidean",
+                                       description="metric")
         wide_label(self.noise)
         self._view = None
         self._build_ui()
@@ -93,13 +95,15 @@ class AutoencoderExplorer(FigureWidget):
                                  f"{view[matches]} of {view['k']} share its label")
 
     def draw_axes(self, axes):
-        self._view = self.compute(self.item.value, self.noise.value, self.k.value, self.metric.value)
+        self._view = self.compute(self.item.value, self.noise.value, self.k.value,
+                                  self.metric.value)
         self._draw_view(axes, self._view)
 
     def redraw_panels(self, axes):
         """Fast update: new pixels and titles in the image panels (clearing an Axes rebuilds
         its ticks, the slow part of a redraw); only the bar chart is drawn again."""
-        view = self._view = self.compute(self.item.value, self.noise.value, self.k.value, self.metric.value)
+        view = self._view = self.compute(self.item.value, self.noise.value, self.k.value,
+                                         self.metric.value)
         axes["input"].images[0].set_data(view["input"])
         axes["input"].set_title(f"input #{view['item']} (label {view['label']}"
                                 + (f", noise σ={view['noise']:.2f})" if view["noise"] else ")"))

@@ -60,7 +60,8 @@ class ConvExplorer(FigureWidget):
         self.grid = rng.integers(0, 10, size=(grid_size, grid_size)).astype(float)
         self.photo_size = photo_size
         self.source = widgets.Dropdown(options=SOURCES, value=source, description="input")
-        self.preset = widgets.Dropdown(options=tuple(KERNEL_PRESETS), value=preset, description="preset")
+        self.preset = widgets.Dropdown(options=tuple(KERNEL_PRESETS), value=preset,
+                                       description="preset")
         self.kernel = widgets.Text(value=_kernel_text(KERNEL_PRESETS[preset]), description="kernel",
                                    continuous_update=False, layout=widgets.Layout(width="380px"))
         self.padding = widgets.IntSlider(value=0, min=0, max=4, description="padding p")

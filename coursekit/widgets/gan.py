@@ -28,7 +28,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
     figsize = (11.0, 4.6)
     resolution = 30
 
-    def __init__(self, max_iterations: int = 3000, redraw_every: int = 100, step_size: int = 20, **config):
+    def __init__(self, max_iterations: int = 3000, redraw_every: int = 100, step_size: int = 20,
+                 **config):
         from coursekit.models.toy_gan import GENERATOR_LOSSES, ToyGANConfig
 
         super().__init__()
@@ -43,16 +44,19 @@ class GANTrainer(BackgroundPlay, FigureWidget):
                                      description="D sees")
         self.lr = widgets.FloatLogSlider(value=base.lr, base=10, min=-4, max=-2, step=0.25, description="lr",
                                          readout_format=".1e", continuous_update=False)
-        self.seed = widgets.IntSlider(value=base.seed, min=0, max=9, description="seed", continuous_update=False)
+        self.seed = widgets.IntSlider(value=base.seed, min=0, max=9, description="seed",
+                                      continuous_update=False)
         wide_label(self.generator_loss, self.pack)
         self._base = base
         self.max_iterations = max_iterations
         self.redraw_every = redraw_every
         self.step_size = step_size
-        self.play_button = widgets.ToggleButton(value=False, description="▶ play", tooltip="train / stop")
+        self.play_button = widgets.ToggleButton(value=False, description="▶ play",
+                                                tooltip="train / stop")
         self.step_button = widgets.Button(description=f"step ({step_size} iterations)")
         self.reset_button = widgets.Button(description="reset")
-        self.progress = widgets.IntProgress(value=0, min=0, max=max_iterations, description="iteration 0")
+        self.progress = widgets.IntProgress(value=0, min=0, max=max_iterations,
+                                            description="iteration 0")
         self._init_play()
         self._draw_lock = threading.Lock()
         self.play_button.observe(self._on_play, names="value")
@@ -60,7 +64,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         self.reset_button.on_click(lambda _: self.reset())
         self.gan = None
         self._build_ui()
-        buttons = widgets.HBox([self.play_button, self.step_button, self.reset_button, self.progress])
+        buttons = widgets.HBox([self.play_button, self.step_button, self.reset_button,
+                                self.progress])
         self.ui.children = (*self.ui.children[:-2], buttons, *self.ui.children[-2:])
         self.reset()
 
@@ -182,7 +187,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
                                                f"D sees {gan.config.pack} sample(s)): D(x) red = real")
         for ax, iteration in zip(axes, sorted(iterations)):
             gan.step(iteration - gan.iteration)
-            plot_gan_state(ax, gan, resolution=self.resolution, colorbar=False, title=f"iteration {iteration}")
+            plot_gan_state(ax, gan, resolution=self.resolution, colorbar=False,
+                           title=f"iteration {iteration}")
         return figure
 
 

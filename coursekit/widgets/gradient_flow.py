@@ -33,7 +33,8 @@ class GradientFlow(FigureWidget):
                  width: int = 64, seed: int = 0):
         super().__init__()
         self.init = widgets.Dropdown(options=INITS, value=init, description="init")
-        self.activation = widgets.Dropdown(options=ACTIVATIONS, value=activation, description="activation")
+        self.activation = widgets.Dropdown(options=ACTIVATIONS, value=activation,
+                                           description="activation")
         # recomputing the whole network is the slow part: update when the slider is released
         self.depth = widgets.IntSlider(value=depth, min=2, max=50, description="depth",
                                        continuous_update=False)
@@ -78,7 +79,8 @@ class GradientFlow(FigureWidget):
         k = 0
         for activation in activations:
             for init in inits:
-                stats = layer_statistics(self.depth.value, self.width.value, activation, init, seed=self.seed)
+                stats = layer_statistics(self.depth.value, self.width.value, activation, init,
+                                         seed=self.seed)
                 plot_norms(axes[k], stats, title=f"{activation}, {init}")
                 if k:
                     axes[k].get_legend().remove()

@@ -51,12 +51,15 @@ class LossLandscape(FigureWidget):
         if start is None and self.snapshots is not None:
             start = self.snapshots[0]
         self.start = None if start is None else np.asarray(start, dtype=float)
-        self.normalization = widgets.Dropdown(options=NORMALIZATIONS, value="filter", description="normalize")
+        self.normalization = widgets.Dropdown(options=NORMALIZATIONS, value="filter",
+                                              description="normalize")
         has_path = self.snapshots is not None and len(self.snapshots) >= 2
         self.directions = widgets.Dropdown(options=DIRECTIONS if has_path else DIRECTIONS[:1], value="random",
                                            description="directions")
-        self.span = widgets.FloatLogSlider(value=span, base=10, min=-2, max=1, step=0.1, description="span ±")
-        self.resolution = widgets.IntSlider(value=resolution, min=5, max=51, step=2, description="grid")
+        self.span = widgets.FloatLogSlider(value=span, base=10, min=-2, max=1, step=0.1,
+                                           description="span ±")
+        self.resolution = widgets.IntSlider(value=resolution, min=5, max=51, step=2,
+                                            description="grid")
         self.seed = widgets.IntSlider(value=seed, min=0, max=20, description="seed")
         self.result = {}
         self._alphas = np.linspace(-0.5, 1.5, 41)
@@ -82,7 +85,8 @@ class LossLandscape(FigureWidget):
         if self.start is None:
             return None
         if self._interpolation is None:  # independent of the controls: compute once
-            self._interpolation = interpolate_1d(self.model, self.loss_fn, self.start, self.center, self._alphas)
+            self._interpolation = interpolate_1d(self.model, self.loss_fn, self.start, self.center,
+                                                 self._alphas)
         return self._interpolation
 
     def draw(self, figure):
@@ -93,7 +97,8 @@ class LossLandscape(FigureWidget):
             plot_interpolation(axes[0], self._alphas, interpolation, log=True)
             axes[0].set_title("1-D: from the initial to the trained weights", fontsize=10)
         r = self.result
-        plot_slice(axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"], labels=r["labels"])
+        plot_slice(axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"],
+                   labels=r["labels"])
         axes[-1].set_title(f"2-D slice: {self._slice_name(r)}", fontsize=10)
         path = ("" if r["path_in_plane"] is None
                 else f"; the plane holds {100 * r['path_in_plane']:.3g}% of the training path")
@@ -126,7 +131,8 @@ class LossLandscape(FigureWidget):
         n_top = (interpolation is not None) + has_path
         use_style()
         n_columns = len(NORMALIZATIONS)
-        figure = StaticFigure(figsize=(3.6 * n_columns, 3.2 * (1 + (n_top > 0)) + 0.4), layout="constrained")
+        figure = StaticFigure(figsize=(3.6 * n_columns, 3.2 * (1 + (n_top > 0)) + 0.4),
+                              layout="constrained")
         FigureCanvasAgg(figure)
         figure.suptitle("Loss landscape around the trained weights")
         if n_top:
@@ -139,7 +145,8 @@ class LossLandscape(FigureWidget):
             top_axes[0].set_title("1-D interpolation", fontsize=10)
         if has_path:
             r = self.compute(directions="pca")
-            plot_slice(top_axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"], labels=r["labels"])
+            plot_slice(top_axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"],
+                       labels=r["labels"])
             top_axes[-1].set_title("training path on its PCA plane", fontsize=10)
 
         axes = bottom.subplots(1, n_columns, squeeze=False)[0]

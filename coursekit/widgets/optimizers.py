@@ -42,14 +42,16 @@ class OptimizerRace(FigureWidget):
     def __init__(self, surface: str = "rosenbrock", optimizers=OPTIMIZERS):
         super().__init__()
         defaults = get_surface(surface)
-        self.surface = widgets.Dropdown(options=tuple(SURFACES), value=surface, description="surface")
+        self.surface = widgets.Dropdown(options=tuple(SURFACES), value=surface,
+                                        description="surface")
         self.optimizers = widgets.SelectMultiple(options=OPTIMIZERS, value=tuple(optimizers),
                                                  description="optimizers", rows=7)
         self.lr_gradient = widgets.FloatLogSlider(value=defaults.lr_gradient, base=10, min=-5, max=0,
                                                   step=0.05, description="lr (GD, mom.)", readout_format=".2g")
         self.lr_adaptive = widgets.FloatLogSlider(value=defaults.lr_adaptive, base=10, min=-4, max=0.5,
                                                   step=0.05, description="lr (adaptive)", readout_format=".2g")
-        self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum")
+        self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01,
+                                            description="momentum")
         self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.999, step=0.001, description="β1 (Adam)",
                                          readout_format=".3f")
         self.beta2 = widgets.FloatSlider(value=0.999, min=0.5, max=0.9999, step=0.0001,

@@ -62,8 +62,10 @@ class Playground(BackgroundPlay, FigureWidget):
                                         value="your data" if X is not None else config.dataset,
                                         description="data")
         self.dataset.disabled = X is not None
-        self.noise = widgets.FloatSlider(value=config.noise, min=0.0, max=0.5, step=0.01, description="noise")
-        self.n_samples = widgets.IntSlider(value=config.n_samples, min=20, max=2000, step=10, description="points")
+        self.noise = widgets.FloatSlider(value=config.noise, min=0.0, max=0.5, step=0.01,
+                                         description="noise")
+        self.n_samples = widgets.IntSlider(value=config.n_samples, min=20, max=2000, step=10,
+                                           description="points")
         self.test_fraction = widgets.FloatSlider(value=config.test_fraction, min=0.0, max=0.9, step=0.05,
                                                  description="test split")
         self.layers = widgets.Text(value=", ".join(str(w) for w in config.layers), description="layers",
@@ -71,12 +73,16 @@ class Playground(BackgroundPlay, FigureWidget):
         self.activations = widgets.Text(value=", ".join(config.activations), description="activation",
                                         placeholder="tanh | relu, tanh", continuous_update=False)
         self.loss = widgets.Dropdown(options=LOSSES, value=config.loss, description="loss")
-        self.optimizer = widgets.Dropdown(options=OPTIMIZERS, value=config.optimizer, description="optimizer")
+        self.optimizer = widgets.Dropdown(options=OPTIMIZERS, value=config.optimizer,
+                                          description="optimizer")
         self.lr = widgets.FloatLogSlider(value=config.lr, base=10, min=-4, max=1, step=0.1, description="lr",
                                          readout_format=".3g")
-        self.schedule = widgets.Dropdown(options=SCHEDULES, value=config.schedule, description="schedule")
-        self.l2 = widgets.Dropdown(options=[0.0, 1e-4, 1e-3, 1e-2, 1e-1], value=config.l2, description="L2 λ")
-        self.dropout = widgets.FloatSlider(value=config.dropout, min=0.0, max=0.8, step=0.05, description="dropout")
+        self.schedule = widgets.Dropdown(options=SCHEDULES, value=config.schedule,
+                                         description="schedule")
+        self.l2 = widgets.Dropdown(options=[0.0, 1e-4, 1e-3, 1e-2, 1e-1], value=config.l2,
+                                   description="L2 λ")
+        self.dropout = widgets.FloatSlider(value=config.dropout, min=0.0, max=0.8, step=0.05,
+                                           description="dropout")
         self.batch_size = widgets.Dropdown(options=[(("full" if b == BATCH_SIZES[-1] else str(b)), b)
                                                     for b in BATCH_SIZES],
                                            value=config.batch_size if config.batch_size in BATCH_SIZES else 32,
@@ -84,7 +90,8 @@ class Playground(BackgroundPlay, FigureWidget):
         self.seed = config.seed
         self.max_epochs = max_epochs
         self.redraw_every = redraw_every
-        self.play_button = widgets.ToggleButton(value=False, description="▶ play", tooltip="train / stop")
+        self.play_button = widgets.ToggleButton(value=False, description="▶ play",
+                                                tooltip="train / stop")
         self.step_button = widgets.Button(description="step (1 epoch)")
         self.reset_button = widgets.Button(description="reset")
         self.progress = widgets.IntProgress(value=0, min=0, max=max_epochs, description="epoch 0")
@@ -95,7 +102,8 @@ class Playground(BackgroundPlay, FigureWidget):
         self.model = None
         self._draw_lock = threading.Lock()
         self._build_ui()
-        buttons = widgets.HBox([self.play_button, self.step_button, self.reset_button, self.progress])
+        buttons = widgets.HBox([self.play_button, self.step_button, self.reset_button,
+                                self.progress])
         self.ui.children = (*self.ui.children[:-2], buttons, *self.ui.children[-2:])
         self.reset()
 

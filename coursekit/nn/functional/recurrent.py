@@ -74,7 +74,8 @@ def rnn_step_forward(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 1, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 1,
+                                                       "(N, D)")
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     a = _affine(x, w_ih, b_ih) + _affine(h_prev, w_hh, b_hh)
@@ -156,7 +157,8 @@ def lstm_step_forward(x, h_prev, c_prev, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 4, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 4,
+                                                       "(N, D)")
     c_prev = as_float_array("c_prev", c_prev)
     check_shape("c_prev", c_prev, h_prev.shape)
     a = _affine(x, w_ih, b_ih) + _affine(h_prev, w_hh, b_hh)
@@ -219,7 +221,8 @@ def gru_step_forward(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 3, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 3,
+                                                       "(N, D)")
     xr, xz, xn = np.split(_affine(x, w_ih, b_ih), 3, axis=1)
     hr, hz, hn = np.split(_affine(h_prev, w_hh, b_hh), 3, axis=1)
     r, z = sigmoid(xr + hr), sigmoid(xz + hz)
