@@ -47,8 +47,8 @@ def train_one(name, n_classes, data, epochs, seed):
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = time.process_time()
-    history = fit(model, nn.CrossEntropyLoss(), optimizer, data, epochs=epochs, batch_size=BATCH_SIZE,
-                  scheduler=scheduler, progress=False, seed=seed)
+    history = fit(model, nn.CrossEntropyLoss(), optimizer, data, epochs=epochs,
+                  batch_size=BATCH_SIZE, scheduler=scheduler, progress=False, seed=seed)
     return model, history, time.process_time() - start
 
 

@@ -79,8 +79,10 @@ def main(argv=None):
             exp.say(line)
         entry["layers"] = [layer_name for layer_name, _ in weighted_layers(builder(0))]
         results[name] = entry
-    results = {"nets": results, "config": {**config, "lr": LR, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
-                                           "batch_size": BATCH_SIZE, "data_seed": DATA_SEED, "threads": 1}}
+    results = {"nets": results,
+               "config": {**config, "lr": LR, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
+                                           "batch_size": BATCH_SIZE, "data_seed": DATA_SEED,
+                                           "threads": 1}}
     exp.save(results, seeds=config["seeds"])
     return results
 

@@ -48,7 +48,8 @@ def main(argv=None) -> int:
     for seed in config["seeds"]:
         cpu = time.process_time()
         model, history = train_detector(train, epochs=config["epochs"], width=config["width"],
-                                        lr=config["lr"], seed=seed, log=lambda line, s=seed: say(f"seed {s} {line}"))
+                                        lr=config["lr"], seed=seed, log=lambda line,
+                                        s=seed: say(f"seed {s} {line}"))
         cpu = time.process_time() - cpu
         metrics = evaluate(model, test)
         no_nms = evaluate(model, test, iou_threshold=1.0).map  # every cell's box kept

@@ -58,8 +58,9 @@ def pretrain(n_images, epochs, seed=0):
     model = resnet(len(CLASSES_A), block="basic", seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=SCRATCH_LR)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    fit(model, nn.CrossEntropyLoss(), optimizer, (torch.as_tensor(data.images), torch.as_tensor(data.labels)),
-        epochs=epochs, batch_size=64, scheduler=scheduler, progress=False, seed=seed)
+    fit(model, nn.CrossEntropyLoss(), optimizer,
+        (torch.as_tensor(data.images), torch.as_tensor(data.labels)), epochs=epochs, batch_size=64,
+        scheduler=scheduler, progress=False, seed=seed)
     test_data = (torch.as_tensor(test.images), torch.as_tensor(test.labels))
     return model, evaluate(model, nn.CrossEntropyLoss(), test_data, {"accuracy": accuracy})["accuracy"]
 
@@ -106,8 +107,9 @@ def _run(job):
     accuracies = {}
     for strategy in STRATEGIES:
         model, optimizer = target_model(strategy, pretrained, seed)
-        fit(model, nn.CrossEntropyLoss(), optimizer, data, epochs=epochs_for(len(index), config["steps"]),
-            batch_size=BATCH_SIZE, progress=False, seed=seed)
+        fit(model, nn.CrossEntropyLoss(), optimizer, data,
+            epochs=epochs_for(len(index), config["steps"]), batch_size=BATCH_SIZE, progress=False,
+            seed=seed)
         value = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"], {"accuracy": accuracy})["accuracy"]
         accuracies[strategy] = round(value, 4)
     print(f"{per_class} per class, seed {seed}: {accuracies}", flush=True)
@@ -141,13 +143,14 @@ def main(argv=None):
         exp.say(line)
     exp.say(f"total {exp.cpu_seconds():.1f} s CPU", echo=False)
     results = {
-        "classes_a": list(CLASSES_A), "classes_b": list(CLASSES_B), "pretrain_accuracy_a": round(accuracy_a, 4),
-        "sizes": config["sizes"], "strategies": list(STRATEGIES), "test_accuracy": runs,
-        "mean": {s: {k: round(float(np.mean(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES},
-        "std": {s: {k: round(float(np.std(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES},
+        "classes_a": list(CLASSES_A), "classes_b": list(CLASSES_B),
+        "pretrain_accuracy_a": round(accuracy_a, 4), "sizes": config["sizes"],
+        "strategies": list(STRATEGIES), "test_accuracy": runs,
+        "mean": {s: {k: round(float(np.mean(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES}, "std": {s: {k: round(float(np.std(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES},
         "config": {**config, "head_lr": HEAD_LR, "body_lr": BODY_LR, "scratch_lr": SCRATCH_LR,
-                   "batch_size": BATCH_SIZE, "pool_per_class": POOL_PER_CLASS, "pretrain_seed": PRETRAIN_SEED,
-                   "pool_seed": POOL_SEED, "test_seed": TEST_SEED, "threads": 1},
+                   "batch_size": BATCH_SIZE, "pool_per_class": POOL_PER_CLASS,
+                   "pretrain_seed": PRETRAIN_SEED, "pool_seed": POOL_SEED, "test_seed": TEST_SEED,
+                   "threads": 1},
     }
     exp.save(results, seeds=config["seeds"])
     exp.save_weights(to_arrays(pretrained), name="05_transfer_pretrained")

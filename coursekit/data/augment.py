@@ -26,8 +26,9 @@ def random_shift(images, max_shift, rng):
     dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, n))
     rows = dy[:, None] + np.arange(h)  # (N, H) source rows per image
     cols = dx[:, None] + np.arange(w)
-    return padded[np.arange(n)[:, None, None, None], np.arange(images.shape[1])[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+    return padded[np.arange(n)[:, None, None, None],
+                  np.arange(images.shape[1])[None, :, None, None], rows[:, None, :, None],
+                  cols[:, None, None, :]]
 
 
 def shift_images(images, dy, dx):
@@ -49,5 +50,6 @@ def shift_images(images, dy, dx):
     padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))
     rows = (m - dy)[:, None] + np.arange(h)  # source row of each output row
     cols = (m - dx)[:, None] + np.arange(w)
-    return padded[np.arange(n)[:, None, None, None], np.arange(images.shape[1])[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+    return padded[np.arange(n)[:, None, None, None],
+                  np.arange(images.shape[1])[None, :, None, None], rows[:, None, :, None],
+                  cols[:, None, None, :]]

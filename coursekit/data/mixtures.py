@@ -30,8 +30,8 @@ def gaussian_mixture_modes(n_modes: int = 8, layout: str = "ring",
     return np.stack([xx.ravel(), yy.ravel()], axis=1)
 
 
-def make_gaussian_mixture(n_samples: int = 1000, n_modes: int = 8, std: float = 0.05, layout: str = "ring",
-                          radius: float = 2.0, seed: int = 0):
+def make_gaussian_mixture(n_samples: int = 1000, n_modes: int = 8, std: float = 0.05,
+                          layout: str = "ring", radius: float = 2.0, seed: int = 0):
     """Samples of an equal-weight mixture of isotropic Gaussians in 2-D.
 
     Returns ``(X, labels, modes)``: X (n_samples, 2) float, labels (n_samples,) the

@@ -31,8 +31,8 @@ import numpy as np
 
 from coursekit.data._validate import _check_choice, _check_count
 
-__all__ = ["CHAR_VOCABULARY", "CORPUS_PACKAGES", "PINNED_SHA256", "TAGS", "TaggingCorpus", "TextCorpus",
-           "char_vocabulary", "decode_chars", "encode_chars", "load_text_corpus",
+__all__ = ["CHAR_VOCABULARY", "CORPUS_PACKAGES", "PINNED_SHA256", "TAGS", "TaggingCorpus",
+           "TextCorpus", "char_vocabulary", "decode_chars", "encode_chars", "load_text_corpus",
            "make_copy_task", "make_tagging_corpus", "normalize_text", "word_tokens"]
 
 CORPUS_PACKAGES = ("sklearn", "numpy", "scipy")

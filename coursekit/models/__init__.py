@@ -33,10 +33,10 @@ from torch import nn
 
 from coursekit.utils import count_parameters
 
-__all__ = ["ARCHITECTURES", "BasicBlock", "Bottleneck", "DenseBlock", "FineTuned", "InceptionBlock", "alexnet",
-           "build", "count_flops", "count_parameters", "densenet", "flops_by_module", "inception",
-           "from_arrays", "plain_net", "replace_head", "residual_net", "resnet", "to_arrays", "vgg",
-           "weighted_layers"]
+__all__ = ["ARCHITECTURES", "BasicBlock", "Bottleneck", "DenseBlock", "FineTuned", "InceptionBlock",
+           "alexnet", "build", "count_flops", "count_parameters", "densenet", "flops_by_module",
+           "inception", "from_arrays", "plain_net", "replace_head", "residual_net", "resnet",
+           "to_arrays", "vgg", "weighted_layers"]
 
 
 def _check_classes(n_classes):
@@ -270,8 +270,8 @@ def densenet(n_classes: int = 10, growth: int = 12, layers_per_block: int = 3) -
         if index < 2:
             modules.append(_transition(c, c // 2))
             c //= 2
-    return nn.Sequential(*modules, nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(c, n_classes))
+    return nn.Sequential(*modules, nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(c, n_classes))
 
 
 # ----------------------------------------------------------------------------- degradation twins
@@ -311,9 +311,11 @@ ARCHITECTURES = {
     "AlexNet": alexnet,
     "VGG": vgg,
     "GoogLeNet (Inception)": inception,
-    "ResNet (basic blocks)": lambda n_classes=10, seed=0: resnet(n_classes, block="basic", seed=seed),
+    "ResNet (basic blocks)": lambda n_classes=10,
+    seed=0: resnet(n_classes, block="basic", seed=seed),
     "ResNet (bottleneck blocks)": lambda n_classes=10, seed=0: resnet(n_classes, block="bottleneck",
-                                                                      widths=(8, 16, 32), seed=seed),
+                                                                      widths=(8, 16, 32),
+                                                                      seed=seed),
     "DenseNet": densenet,
 }
 

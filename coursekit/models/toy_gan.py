@@ -64,8 +64,8 @@ class ToyGAN:
         if config.pack < 1 or config.batch_size % config.pack:
             raise ValueError(f"pack must be >= 1 and divide batch_size ({config.batch_size}), got {config.pack}")
         self.config = config
-        X, _, self.modes = make_gaussian_mixture(config.n_train, config.n_modes, config.std, config.layout,
-                                                 config.radius, seed=config.seed)
+        X, _, self.modes = make_gaussian_mixture(config.n_train, config.n_modes, config.std,
+                                                 config.layout, config.radius, seed=config.seed)
         self.X = torch.tensor(X, dtype=torch.float32)
         self.generator_rng = torch.Generator().manual_seed(config.seed)
         torch.manual_seed(config.seed)

@@ -28,8 +28,9 @@ from coursekit.nn import init, losses, optim, schedules
 from coursekit.nn.functional.activations import activation_gain, activation_names, get_activation
 from coursekit.nn.optim import optimizer_names, resolve_optimizer
 
-__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig", "PlaygroundModel",
-           "check_config", "divergence_message", "parse_layers", "parse_activations"]
+__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig",
+           "PlaygroundModel", "check_config", "divergence_message", "parse_layers",
+           "parse_activations"]
 
 #: Hidden-layer activations: the elementwise ones of ``coursekit.nn.functional.ACTIVATIONS``
 #: and "linear" (none).
@@ -277,7 +278,8 @@ class PlaygroundModel:
         train_loss, train_acc = self.evaluate(self.X_train, self.y_train)
         test_loss, test_acc = self.evaluate(self.X_test, self.y_test)
         for key, value in (("epoch", self.epoch), ("lr", lr), ("train_loss", train_loss),
-                           ("test_loss", test_loss), ("train_accuracy", train_acc), ("test_accuracy", test_acc)):
+                           ("test_loss", test_loss), ("train_accuracy", train_acc),
+                           ("test_accuracy", test_acc)):
             self.history[key].append(value)
 
     def train_epoch(self) -> bool:

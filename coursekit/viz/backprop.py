@@ -85,8 +85,8 @@ def backprop_steps(network: dict | None = None) -> list:
         add(f"net_{o}", "forward", rf"$net_{{{o}}} = {wa} \cdot h_1 + {wb} \cdot h_2 + b_2$",
             f"{net[wa]:g}·{v['h1']:.6f} + {net[wb]:g}·{v['h2']:.6f} + {net['b2']:g} = {net_value:.6f}",
             net_value, ("h1", "h2", o, wa, wb))
-        add(o, "forward", rf"${o} = \sigma(net_{{{o}}})$", f"σ({net_value:.6f}) = {s(net_value):.6f}",
-            s(net_value), (o,))
+        add(o, "forward", rf"${o} = \sigma(net_{{{o}}})$",
+            f"σ({net_value:.6f}) = {s(net_value):.6f}", s(net_value), (o,))
     e1 = 0.5 * (net["t1"] - v["o1"]) ** 2
     e2 = 0.5 * (net["t2"] - v["o2"]) ** 2
     add("E", "forward", r"$E = \frac{1}{2}(t_1 - o_1)^2 + \frac{1}{2}(t_2 - o_2)^2$",
@@ -158,8 +158,10 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
             label += f"\n∂E/∂{w}={known[f'dE/d{w}']:.6f}"
         if f"{w}_new" in known:
             label += f"\n→ {known[f'{w}_new']:.6f}"
-        ax.text(lx, ly, label, fontsize=6.5, ha="center", va="center", color="tab:red" if hot else "k",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}, zorder=3)
+        ax.text(lx, ly, label, fontsize=6.5, ha="center", va="center",
+                color="tab:red" if hot else "k",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+                zorder=3)
     for name, (x, y) in NODES.items():
         hot = name in now.highlight
         ax.add_patch(_circle(x, y, hot))
@@ -173,8 +175,8 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
     for name, x, value in (("b1", 1.6, net["b1"]), ("b2", 3.2, net["b2"])):
         ax.text(x, 1.4, f"{name} = {value:g}", ha="center", fontsize=7, color="0.3")
     if "E" in known:
-        ax.text(3.55, 0.5, f"E = {known['E']:.6f}\n(t1 = {net['t1']:g}, t2 = {net['t2']:g})", fontsize=7,
-                ha="left", va="center")
+        ax.text(3.55, 0.5, f"E = {known['E']:.6f}\n(t1 = {net['t1']:g}, t2 = {net['t2']:g})",
+                fontsize=7, ha="left", va="center")
     ax.set_xlim(-0.3, 4.5)
     ax.set_ylim(-0.45, 1.6)
     ax.set_aspect("equal")

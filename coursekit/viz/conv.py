@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["KERNEL_PRESETS", "parse_kernel", "conv_output_size", "output_size_formula", "convolve",
-           "window_products", "receptive_field", "layer_stack", "stack_output_sizes", "unit_footprint",
-           "plot_image", "plot_grid_values", "plot_unit_footprint",
+           "window_products", "receptive_field", "layer_stack", "stack_output_sizes",
+           "unit_footprint", "plot_image", "plot_grid_values", "plot_unit_footprint",
            "plot_sliding_step", "plot_receptive_field", "step_equation"]
 
 KERNEL_PRESETS = {
@@ -211,7 +211,8 @@ def plot_sliding_step(ax_input, ax_output, image, kernel, out_row, out_col, stri
     mask = np.zeros(padded.shape, dtype=bool)
     mask[step["rows"], step["cols"]] = True
     plot_grid_values(ax_input, padded, title="input (padding in grey)" if padding else "input",
-                     cmap="Greys", highlight=mask, fmt="{:.0f}", vmin=padded.min() - 1, vmax=padded.max() * 2 + 1)
+                     cmap="Greys", highlight=mask, fmt="{:.0f}", vmin=padded.min() - 1,
+                     vmax=padded.max() * 2 + 1)
     if padding:
         ax_input.add_patch(_rectangle(padding - 0.5, padding - 0.5, image.shape[1], image.shape[0],
                                       "0.4", 1.0))
@@ -221,8 +222,8 @@ def plot_sliding_step(ax_input, ax_output, image, kernel, out_row, out_col, stri
     shown.ravel()[: flat_index + 1] = output.ravel()[: flat_index + 1]
     current = np.zeros(output.shape, dtype=bool)
     current[out_row, out_col] = True
-    plot_grid_values(ax_output, shown, title="output", cmap="Oranges", highlight=current, fmt="{:.0f}",
-                     vmin=np.nanmin(output) - 1, vmax=np.nanmax(output) * 2 + 1)
+    plot_grid_values(ax_output, shown, title="output", cmap="Oranges", highlight=current,
+                     fmt="{:.0f}", vmin=np.nanmin(output) - 1, vmax=np.nanmax(output) * 2 + 1)
     return ax_input, ax_output
 
 
@@ -302,8 +303,8 @@ def stack_output_sizes(layers, input_size: int) -> list:
 
     sizes, n = [], int(input_size)
     for index, layer in enumerate(layers):
-        n = nn_conv_output_size(n, layer["kernel_size"], stride=layer["stride"], padding=layer["padding"],
-                                dilation=layer["dilation"])
+        n = nn_conv_output_size(n, layer["kernel_size"], stride=layer["stride"],
+                                padding=layer["padding"], dilation=layer["dilation"])
         if n < 1:
             raise ValueError(f"layer {index + 1} ({layer['kind']} {layer['kernel_size']}×{layer['kernel_size']}) "
                              f"leaves no output on a {input_size}×{input_size} input; use fewer layers, "
@@ -348,8 +349,9 @@ def unit_footprint(layers, input_size: int, unit) -> dict:
     field = receptive_field([(layer["kernel_size"], layer["stride"], layer["dilation"]) for layer in layers])[-1]
     hit_rows, hit_cols = np.flatnonzero(along_rows), np.flatnonzero(along_cols)
     return {"counts": counts, "rows": (int(hit_rows[0]), int(hit_rows[-1])),
-            "cols": (int(hit_cols[0]), int(hit_cols[-1])), "n_pixels": int(np.count_nonzero(counts)),
-            "size": field["size"], "jump": field["jump"], "output_sizes": sizes}
+            "cols": (int(hit_cols[0]), int(hit_cols[-1])),
+            "n_pixels": int(np.count_nonzero(counts)), "size": field["size"], "jump": field["jump"],
+            "output_sizes": sizes}
 
 
 def plot_unit_footprint(ax, footprint, title=None):

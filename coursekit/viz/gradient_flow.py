@@ -50,8 +50,8 @@ def init_weight(name: str, shape, rng, activation: str = "relu") -> np.ndarray:
     return init.orthogonal(shape, gain=activation_gain(activation), rng=rng)
 
 
-def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh", init: str = "xavier",
-                     n_samples: int = 256, seed: int = 0) -> dict:
+def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh",
+                     init: str = "xavier", n_samples: int = 256, seed: int = 0) -> dict:
     """Forward and backward statistics of a ``depth``-layer MLP.
 
     Returns a dict of per-layer lists/arrays (index 0 = first layer):

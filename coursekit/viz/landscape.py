@@ -32,8 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "NORMALIZATIONS", "DIRECTIONS", "landscape_slice", "get_weights", "set_weights", "normalize_direction", "random_direction", "trajectory_directions",
-    "plane_fraction", "covering_coords", "loss_function", "interpolate_1d", "slice_2d", "project_trajectory",
+    "NORMALIZATIONS", "DIRECTIONS", "landscape_slice", "get_weights", "set_weights",
+    "normalize_direction", "random_direction", "trajectory_directions", "plane_fraction",
+    "covering_coords", "loss_function", "interpolate_1d", "slice_2d", "project_trajectory",
     "plot_interpolation", "plot_slice", "pca_axis_labels",
 ]
 

@@ -39,7 +39,8 @@ _DIVERGED = 1e6
 
 
 def make_optimizer(name: str, params: dict, lr_gradient: float = 0.01, lr_adaptive: float = 0.05,
-                   momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999, rho: float = 0.9):
+                   momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999,
+                   rho: float = 0.9):
     """A ``coursekit.nn.optim`` optimizer over ``params`` for the race entry ``name``.
 
     GD = SGD (either spelling); momentum and Nesterov = SGD(momentum, nesterov); RMSprop uses

@@ -27,9 +27,10 @@ from coursekit.nn.mlp import (  # noqa: F401  (re-exported: the model lived here
     parse_layers,
 )
 
-__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig", "PlaygroundModel",
-           "check_config", "parse_layers", "parse_activations", "playground_model", "neuron_grid",
-           "neuron_mosaic", "plot_curves", "plot_confusion", "plot_neuron_mosaic"]
+__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "PlaygroundConfig",
+           "PlaygroundModel", "check_config", "parse_layers", "parse_activations",
+           "playground_model", "neuron_grid", "neuron_mosaic", "plot_curves", "plot_confusion",
+           "plot_neuron_mosaic"]
 
 
 def playground_model(config: PlaygroundConfig | None = None, X=None, y=None,

@@ -33,8 +33,8 @@ class ActivationExplorer(FigureWidget):
                                          min=-1.0, max=2.0, step=0.01, description="α")
         self.x_max = widgets.FloatSlider(value=x_max, min=1.0, max=20.0, step=0.5,
                                          description="x range ±")
-        self.threshold = widgets.FloatLogSlider(value=threshold, base=10, min=-3, max=-0.5, step=0.1,
-                                                description="saturated <")
+        self.threshold = widgets.FloatLogSlider(value=threshold, base=10, min=-3, max=-0.5,
+                                                step=0.1, description="saturated <")
         self.show_derivative = widgets.Checkbox(value=True, description="show f'(x)")
         self.formula = widgets.HTMLMath()
         self.activation.observe(self._on_activation, names="value")

@@ -32,10 +32,11 @@ class AutoencoderExplorer(FigureWidget):
         self.pixels = self.images.reshape(len(self.images), -1)
         self.codes = np.asarray(encode(self.pixels), dtype=float)
         self.seed = seed
-        self.item = widgets.IntSlider(value=item, min=0, max=len(self.images) - 1, description="image #",
+        self.item = widgets.IntSlider(value=item, min=0, max=len(self.images) - 1,
+                                      description="image #",
                                       continuous_update=False)
-        self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="input noise σ",
-                                         continuous_update=False)
+        self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05,
+                                         description="input noise σ", continuous_update=False)
         self.k = widgets.IntSlider(value=k, min=1, max=min(10, len(self.images) - 1),
                                    description="neighbours")
         self.metric = widgets.Dropdown(options=("euclidean", "cosine"), value="euclidean",
@@ -57,8 +58,8 @@ class AutoencoderExplorer(FigureWidget):
         code, reconstruction = encode_decode(self.encode, self.decode, x)
         by_code, code_scores = retrieve(self.codes, code, k, metric, exclude=item)
         by_pixels, pixel_scores = retrieve(self.pixels, x, k, metric, exclude=item)
-        return {"item": item, "label": self.labels[item].item(), "noise": noise, "k": k, "metric": metric,
-                "input": x.reshape(self.images.shape[1:]), "code": code,
+        return {"item": item, "label": self.labels[item].item(), "noise": noise, "k": k,
+                "metric": metric, "input": x.reshape(self.images.shape[1:]), "code": code,
                 "reconstruction": reconstruction.reshape(self.images.shape[1:]),
                 "reconstruction_error": float(np.mean((reconstruction - self.pixels[item]) ** 2)),
                 "by_code": by_code, "by_code_scores": code_scores,
@@ -73,7 +74,8 @@ class AutoencoderExplorer(FigureWidget):
         grid = figure.add_gridspec(3, 3, height_ratios=(1.5, 1, 1))
         return {"input": figure.add_subplot(grid[0, 0]), "code": figure.add_subplot(grid[0, 1]),
                 "reconstruction": figure.add_subplot(grid[0, 2]),
-                "by_code": figure.add_subplot(grid[1, :]), "by_pixels": figure.add_subplot(grid[2, :])}
+                "by_code": figure.add_subplot(grid[1, :]),
+                "by_pixels": figure.add_subplot(grid[2, :])}
 
     def _draw_view(self, axes, view):
         lo, hi = 0.0, 1.0
@@ -126,8 +128,8 @@ class AutoencoderExplorer(FigureWidget):
 
     def state(self) -> dict:
         view = self._view
-        return {"item": view["item"], "label": view["label"], "noise": view["noise"], "k": view["k"],
-                "metric": view["metric"], "code": view["code"].copy(),
+        return {"item": view["item"], "label": view["label"], "noise": view["noise"],
+                "k": view["k"], "metric": view["metric"], "code": view["code"].copy(),
                 "reconstruction_error": view["reconstruction_error"],
                 "by_code": view["by_code"].tolist(), "by_pixels": view["by_pixels"].tolist(),
                 "code_label_matches": view["code_label_matches"],

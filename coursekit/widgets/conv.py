@@ -51,8 +51,8 @@ class ConvExplorer(FigureWidget):
 
     figsize = (12.0, 3.6)
 
-    def __init__(self, source: str = "small grid", preset: str = "vertical edges (Sobel x)", grid_size: int = 6,
-                 photo_size: int = 128, seed: int = 0):
+    def __init__(self, source: str = "small grid", preset: str = "vertical edges (Sobel x)",
+                 grid_size: int = 6, photo_size: int = 128, seed: int = 0):
         super().__init__()
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -97,12 +97,13 @@ class ConvExplorer(FigureWidget):
         return parse_kernel(self.kernel.value)
 
     def output(self) -> np.ndarray:
-        return convolve(self.image_array(), self.kernel_array(), self.stride.value, self.padding.value,
-                        self.dilation.value)
+        return convolve(self.image_array(), self.kernel_array(), self.stride.value,
+                        self.padding.value, self.dilation.value)
 
     def state(self) -> dict:
-        return {"source": self.source.value, "kernel": self.kernel_array(), "padding": self.padding.value,
-                "stride": self.stride.value, "dilation": self.dilation.value, "position": self.position.value,
+        return {"source": self.source.value, "kernel": self.kernel_array(),
+                "padding": self.padding.value, "stride": self.stride.value,
+                "dilation": self.dilation.value, "position": self.position.value,
                 "output": self._output, "formula": self.formula.value, "sum": self.message.value}
 
     # ---------------------------------------------------------------- drawing
@@ -138,19 +139,21 @@ class ConvExplorer(FigureWidget):
             plot_sliding_step(axes["input"], axes["output"], image, kernel, row, col, s, p, d)
             self.message.value = f"<code>{step_equation(image, kernel, row, col, s, p, d)}</code>"
         else:
-            plot_image(axes["input"], np.pad(image, p), title=f"input {image.shape[0]}×{image.shape[1]}"
+            plot_image(axes["input"], np.pad(image, p),
+                       title=f"input {image.shape[0]}×{image.shape[1]}"
                        + (f" + padding {p}" if p else ""))
             k_eff = d * (kernel.shape[0] - 1) + 1
             from matplotlib.patches import Rectangle
 
-            axes["input"].add_patch(Rectangle((col * s - 0.5, row * s - 0.5), k_eff, k_eff, fill=False,
-                                              edgecolor="tab:red", lw=1.5))
+            axes["input"].add_patch(Rectangle((col * s - 0.5, row * s - 0.5), k_eff, k_eff,
+                                              fill=False, edgecolor="tab:red", lw=1.5))
             plot_image(axes["output"], output, title=f"output {output.shape[0]}×{output.shape[1]}",
                        symmetric=abs(kernel.sum()) < 1e-9)  # zero-sum kernels (edges) give signed maps
             self.message.value = f"output pixel ({row}, {col}) = {output[row, col]:.4g}"
         plot_grid_values(axes["kernel"], kernel, title=f"kernel {kernel.shape[0]}×{kernel.shape[1]}"
                          + (f", dilation {d}" if d > 1 else ""), cmap="RdBu_r", fmt="{:.3g}",
-                         vmin=-np.abs(kernel).max() - 1e-9, vmax=np.abs(kernel).max() + 1e-9, fontsize=8)
+                         vmin=-np.abs(kernel).max() - 1e-9, vmax=np.abs(kernel).max() + 1e-9,
+                         fontsize=8)
         layers = [(kernel.shape[0], s, d)] * self.n_layers.value
         plot_receptive_field(axes["field"], layers)
 

@@ -73,15 +73,16 @@ class FeatureMaps(FigureWidget):
         self.message.value = f"map {strongest} responds most strongly to this image"
 
     def state(self) -> dict:
-        return {"layer": self.layer.value, "image_index": self.image_index.value, "scale": self.scale.value,
-                "maps": self.maps.copy()}
+        return {"layer": self.layer.value, "image_index": self.image_index.value,
+                "scale": self.scale.value, "maps": self.maps.copy()}
 
     def render_static(self, layers=None):
         """The input and its feature maps at every layer (one panel per layer)."""
         layers = list(layers or self.layers_by_name)
         index = self.image_index.value
         maps = feature_maps(self.model, self.images[index], layers)
-        figure, axes = new_static_figure(len(maps) + 1, min(len(maps) + 1, 4), panel_size=(3.0, 3.0),
+        figure, axes = new_static_figure(len(maps) + 1, min(len(maps) + 1, 4),
+                                         panel_size=(3.0, 3.0),
                                          title="Feature maps layer by layer (each map on its own scale)")
         image = self.images[index]
         axes[0].imshow(image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1),

@@ -34,16 +34,18 @@ class GANTrainer(BackgroundPlay, FigureWidget):
 
         super().__init__()
         base = ToyGANConfig(**config)
-        self.std = widgets.Dropdown(options=[0.02, 0.05, 0.1], value=base.std if base.std in (0.02, 0.05, 0.1)
+        self.std = widgets.Dropdown(options=[0.02, 0.05, 0.1],
+                                    value=base.std if base.std in (0.02, 0.05, 0.1)
                                     else 0.02, description="mode σ")
         self.layout = widgets.Dropdown(options=[("ring of 8", "ring"), ("grid of 9", "grid")],
                                        value=base.layout, description="modes")
         self.generator_loss = widgets.Dropdown(options=GENERATOR_LOSSES, value=base.generator_loss,
                                                description="G loss")
-        self.pack = widgets.Dropdown(options=[("1 (plain D)", 1), ("2 (PacGAN)", 2)], value=base.pack,
-                                     description="D sees")
-        self.lr = widgets.FloatLogSlider(value=base.lr, base=10, min=-4, max=-2, step=0.25, description="lr",
-                                         readout_format=".1e", continuous_update=False)
+        self.pack = widgets.Dropdown(options=[("1 (plain D)", 1), ("2 (PacGAN)", 2)],
+                                     value=base.pack, description="D sees")
+        self.lr = widgets.FloatLogSlider(value=base.lr, base=10, min=-4, max=-2, step=0.25,
+                                         description="lr", readout_format=".1e",
+                                         continuous_update=False)
         self.seed = widgets.IntSlider(value=base.seed, min=0, max=9, description="seed",
                                       continuous_update=False)
         wide_label(self.generator_loss, self.pack)
@@ -78,10 +80,12 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         from coursekit.models.toy_gan import ToyGANConfig
 
         n_modes = 8 if self.layout.value == "ring" else 9
-        return ToyGANConfig(n_modes=n_modes, radius=self._base.radius, std=self.std.value, layout=self.layout.value,
-                            n_train=self._base.n_train, latent_dim=self._base.latent_dim, hidden=self._base.hidden,
+        return ToyGANConfig(n_modes=n_modes, radius=self._base.radius, std=self.std.value,
+                            layout=self.layout.value, n_train=self._base.n_train,
+                            latent_dim=self._base.latent_dim, hidden=self._base.hidden,
                             lr=self.lr.value, batch_size=self._base.batch_size,
-                            generator_loss=self.generator_loss.value, pack=self.pack.value, seed=self.seed.value)
+                            generator_loss=self.generator_loss.value, pack=self.pack.value,
+                            seed=self.seed.value)
 
     def reset(self) -> None:
         """Stop any run, build a fresh GAN from the controls, redraw."""
@@ -136,7 +140,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
 
     def make_axes(self, figure):
         grid = figure.add_gridspec(1, 3, width_ratios=(1.0, 0.05, 1.2))
-        axes = {"points": figure.add_subplot(grid[0, 0]), "colorbar": figure.add_subplot(grid[0, 1]),
+        axes = {"points": figure.add_subplot(grid[0, 0]),
+                "colorbar": figure.add_subplot(grid[0, 1]),
                 "losses": figure.add_subplot(grid[0, 2])}
         mappable = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap="RdBu_r")
         figure.colorbar(mappable, cax=axes["colorbar"], label="D(x) = P(real)")
@@ -145,7 +150,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
     def draw_axes(self, axes) -> None:
         gan = self.gan
         covered = gan.modes_covered()
-        plot_gan_state(axes["points"], gan, n_samples=300, resolution=self.resolution, colorbar=False,
+        plot_gan_state(axes["points"], gan, n_samples=300, resolution=self.resolution,
+                       colorbar=False,
                        title=f"iteration {gan.iteration}: {covered['n_covered']}/{len(gan.modes)} modes covered")
         axes["points"].legend(loc="lower left", fontsize=8)
         if gan.history["iteration"]:

@@ -49,8 +49,8 @@ class GradientFlow(FigureWidget):
         return [self.init, self.activation, self.depth, self.width]
 
     def compute(self):
-        return layer_statistics(self.depth.value, self.width.value, self.activation.value, self.init.value,
-                                n_samples=256, seed=self.seed)
+        return layer_statistics(self.depth.value, self.width.value, self.activation.value,
+                                self.init.value, n_samples=256, seed=self.seed)
 
     def draw(self, figure):
         self.stats = stats = self.compute()
@@ -66,14 +66,16 @@ class GradientFlow(FigureWidget):
         self.message.value = f"<b>{diagnose(stats)}</b>"
 
     def state(self) -> dict:
-        return {"init": self.init.value, "activation": self.activation.value, "depth": self.depth.value,
-                "width": self.width.value, "weight_grad_norm": self.stats["weight_grad_norm"].copy(),
+        return {"init": self.init.value, "activation": self.activation.value,
+                "depth": self.depth.value, "width": self.width.value,
+                "weight_grad_norm": self.stats["weight_grad_norm"].copy(),
                 "dead": self.stats["dead"].copy(), "diagnosis": diagnose(self.stats)}
 
     def render_static(self, inits=("small normal", "large normal", "xavier", "he"),
                       activations=("sigmoid", "tanh", "relu")):
         """Gradient-norm-per-layer panels for each (activation, init) pair: a grid of small multiples."""
-        figure, axes = new_static_figure(len(inits) * len(activations), len(inits), panel_size=(3.0, 2.5),
+        figure, axes = new_static_figure(len(inits) * len(activations), len(inits),
+                                         panel_size=(3.0, 2.5),
                                          title=f"Per-layer gradient and activation scale, depth {self.depth.value}, "
                                                f"width {self.width.value}")
         k = 0

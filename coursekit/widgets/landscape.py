@@ -38,8 +38,8 @@ class LossLandscape(FigureWidget):
 
     figsize = (10.0, 4.0)
 
-    def __init__(self, model, X, y, criterion=None, snapshots=None, start=None, resolution: int = 21,
-                 span: float = 1.0, seed: int = 0):
+    def __init__(self, model, X, y, criterion=None, snapshots=None, start=None,
+                 resolution: int = 21, span: float = 1.0, seed: int = 0):
         super().__init__()
         self.model = model
         self.loss_fn = loss_function(X, y, criterion)
@@ -54,8 +54,8 @@ class LossLandscape(FigureWidget):
         self.normalization = widgets.Dropdown(options=NORMALIZATIONS, value="filter",
                                               description="normalize")
         has_path = self.snapshots is not None and len(self.snapshots) >= 2
-        self.directions = widgets.Dropdown(options=DIRECTIONS if has_path else DIRECTIONS[:1], value="random",
-                                           description="directions")
+        self.directions = widgets.Dropdown(options=DIRECTIONS if has_path else DIRECTIONS[:1],
+                                           value="random", description="directions")
         self.span = widgets.FloatLogSlider(value=span, base=10, min=-2, max=1, step=0.1,
                                            description="span ±")
         self.resolution = widgets.IntSlider(value=resolution, min=5, max=51, step=2,

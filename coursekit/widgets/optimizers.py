@@ -46,14 +46,16 @@ class OptimizerRace(FigureWidget):
                                         description="surface")
         self.optimizers = widgets.SelectMultiple(options=OPTIMIZERS, value=tuple(optimizers),
                                                  description="optimizers", rows=7)
-        self.lr_gradient = widgets.FloatLogSlider(value=defaults.lr_gradient, base=10, min=-5, max=0,
-                                                  step=0.05, description="lr (GD, mom.)", readout_format=".2g")
-        self.lr_adaptive = widgets.FloatLogSlider(value=defaults.lr_adaptive, base=10, min=-4, max=0.5,
-                                                  step=0.05, description="lr (adaptive)", readout_format=".2g")
+        self.lr_gradient = widgets.FloatLogSlider(value=defaults.lr_gradient, base=10, min=-5,
+                                                  max=0, step=0.05, description="lr (GD, mom.)",
+                                                  readout_format=".2g")
+        self.lr_adaptive = widgets.FloatLogSlider(value=defaults.lr_adaptive, base=10, min=-4,
+                                                  max=0.5, step=0.05, description="lr (adaptive)",
+                                                  readout_format=".2g")
         self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01,
                                             description="momentum")
-        self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.999, step=0.001, description="β1 (Adam)",
-                                         readout_format=".3f")
+        self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.999, step=0.001,
+                                         description="β1 (Adam)", readout_format=".3f")
         self.beta2 = widgets.FloatSlider(value=0.999, min=0.5, max=0.9999, step=0.0001,
                                          description="β2 (Adam)", readout_format=".4f")
         self.rho = widgets.FloatSlider(value=0.9, min=0.5, max=0.999, step=0.001,
@@ -67,8 +69,8 @@ class OptimizerRace(FigureWidget):
         self.update()
 
     def _controls(self):
-        return [self.surface, self.lr_gradient, self.lr_adaptive, self.momentum, self.beta1, self.beta2,
-                self.rho, self.steps, self.optimizers]
+        return [self.surface, self.lr_gradient, self.lr_adaptive, self.momentum, self.beta1,
+                self.beta2, self.rho, self.steps, self.optimizers]
 
     def _on_surface(self, change):
         defaults = get_surface(change["new"])
@@ -79,8 +81,8 @@ class OptimizerRace(FigureWidget):
 
     def hyperparameters(self) -> dict:
         return {"lr_gradient": self.lr_gradient.value, "lr_adaptive": self.lr_adaptive.value,
-                "momentum": self.momentum.value, "beta1": self.beta1.value, "beta2": self.beta2.value,
-                "rho": self.rho.value}
+                "momentum": self.momentum.value, "beta1": self.beta1.value,
+                "beta2": self.beta2.value, "rho": self.rho.value}
 
     def _grid(self, name):
         return _contour_grid(name)

@@ -52,8 +52,8 @@ class Playground(BackgroundPlay, FigureWidget):
     figsize = (12.0, 5.6)
     resolution = 60  # grid of the decision-boundary picture (60 × 60 = 3600 forward passes)
 
-    def __init__(self, X=None, y=None, config: PlaygroundConfig | None = None, max_epochs: int = 300,
-                 redraw_every: int = 5, **overrides):
+    def __init__(self, X=None, y=None, config: PlaygroundConfig | None = None,
+                 max_epochs: int = 300, redraw_every: int = 5, **overrides):
         super().__init__()
         config = config or PlaygroundConfig(**overrides)
         check_config(config)  # our message ("optimizer must be one of ...") before a Dropdown's TraitError
@@ -66,24 +66,27 @@ class Playground(BackgroundPlay, FigureWidget):
                                          description="noise")
         self.n_samples = widgets.IntSlider(value=config.n_samples, min=20, max=2000, step=10,
                                            description="points")
-        self.test_fraction = widgets.FloatSlider(value=config.test_fraction, min=0.0, max=0.9, step=0.05,
-                                                 description="test split")
-        self.layers = widgets.Text(value=", ".join(str(w) for w in config.layers), description="layers",
-                                   placeholder="widths, e.g. 16, 16", continuous_update=False)
-        self.activations = widgets.Text(value=", ".join(config.activations), description="activation",
-                                        placeholder="tanh | relu, tanh", continuous_update=False)
+        self.test_fraction = widgets.FloatSlider(value=config.test_fraction, min=0.0, max=0.9,
+                                                 step=0.05, description="test split")
+        self.layers = widgets.Text(value=", ".join(str(w) for w in config.layers),
+                                   description="layers", placeholder="widths, e.g. 16, 16",
+                                   continuous_update=False)
+        self.activations = widgets.Text(value=", ".join(config.activations),
+                                        description="activation", placeholder="tanh | relu, tanh",
+                                        continuous_update=False)
         self.loss = widgets.Dropdown(options=LOSSES, value=config.loss, description="loss")
         self.optimizer = widgets.Dropdown(options=OPTIMIZERS, value=config.optimizer,
                                           description="optimizer")
-        self.lr = widgets.FloatLogSlider(value=config.lr, base=10, min=-4, max=1, step=0.1, description="lr",
-                                         readout_format=".3g")
+        self.lr = widgets.FloatLogSlider(value=config.lr, base=10, min=-4, max=1, step=0.1,
+                                         description="lr", readout_format=".3g")
         self.schedule = widgets.Dropdown(options=SCHEDULES, value=config.schedule,
                                          description="schedule")
         self.l2 = widgets.Dropdown(options=[0.0, 1e-4, 1e-3, 1e-2, 1e-1], value=config.l2,
                                    description="L2 λ")
         self.dropout = widgets.FloatSlider(value=config.dropout, min=0.0, max=0.8, step=0.05,
                                            description="dropout")
-        self.batch_size = widgets.Dropdown(options=[(("full" if b == BATCH_SIZES[-1] else str(b)), b)
+        self.batch_size = widgets.Dropdown(options=[(("full" if b == BATCH_SIZES[-1] else str(b)),
+                                                     b)
                                                     for b in BATCH_SIZES],
                                            value=config.batch_size if config.batch_size in BATCH_SIZES else 32,
                                            description="batch")
@@ -108,8 +111,9 @@ class Playground(BackgroundPlay, FigureWidget):
         self.reset()
 
     def _controls(self):
-        return [self.dataset, self.noise, self.n_samples, self.test_fraction, self.layers, self.activations,
-                self.loss, self.optimizer, self.lr, self.schedule, self.l2, self.dropout, self.batch_size]
+        return [self.dataset, self.noise, self.n_samples, self.test_fraction, self.layers,
+                self.activations, self.loss, self.optimizer, self.lr, self.schedule, self.l2,
+                self.dropout, self.batch_size]
 
     # ---------------------------------------------------------------- model
     def config(self) -> PlaygroundConfig:
@@ -117,8 +121,9 @@ class Playground(BackgroundPlay, FigureWidget):
         layers = parse_layers(self.layers.value)
         return PlaygroundConfig(
             dataset=self.dataset.value if self._user_data is None else "moons",
-            n_samples=self.n_samples.value, noise=self.noise.value, test_fraction=self.test_fraction.value,
-            seed=self.seed, layers=layers, activations=parse_activations(self.activations.value, len(layers)),
+            n_samples=self.n_samples.value, noise=self.noise.value,
+            test_fraction=self.test_fraction.value, seed=self.seed, layers=layers,
+            activations=parse_activations(self.activations.value, len(layers)),
             loss=self.loss.value, optimizer=self.optimizer.value, lr=self.lr.value,
             schedule=self.schedule.value, l2=self.l2.value, dropout=self.dropout.value,
             batch_size=self.batch_size.value)
@@ -194,8 +199,9 @@ class Playground(BackgroundPlay, FigureWidget):
     # artists of the existing panels (redraw_panels), which keeps a redraw well under 0.3 s.
     def make_axes(self, figure):
         grid = figure.add_gridspec(2, 4, width_ratios=(1.5, 0.8, 1, 1))
-        return {"boundary": figure.add_subplot(grid[:, 0]), "neurons": figure.add_subplot(grid[:, 1]),
-                "loss": figure.add_subplot(grid[0, 2]), "accuracy": figure.add_subplot(grid[1, 2]),
+        return {"boundary": figure.add_subplot(grid[:, 0]),
+                "neurons": figure.add_subplot(grid[:, 1]), "loss": figure.add_subplot(grid[0, 2]),
+                "accuracy": figure.add_subplot(grid[1, 2]),
                 "confusion": figure.add_subplot(grid[:, 3])}
 
     def draw_axes(self, axes):
@@ -219,8 +225,8 @@ class Playground(BackgroundPlay, FigureWidget):
 
     def layout_key(self):
         m = self.model
-        return (m.n_classes, m.widths, len(m.X_train), len(m.X_test), self.dataset.value, self.noise.value,
-                self.n_samples.value)
+        return (m.n_classes, m.widths, len(m.X_train), len(m.X_test), self.dataset.value,
+                self.noise.value, self.n_samples.value)
 
     def redraw_panels(self, axes):
         """Refresh the data of the existing artists (no new axes, no new tick labels)."""
@@ -271,15 +277,16 @@ class Playground(BackgroundPlay, FigureWidget):
         ax.set_aspect("equal", adjustable="box")  # circles stay circles
         plot_dataset(ax, model.X_train, model.y_train)
         if len(model.X_test):
-            ax.scatter(model.X_test[:, 0], model.X_test[:, 1], s=14, facecolors="none", edgecolors="k",
-                       linewidths=0.6, label="test")
+            ax.scatter(model.X_test[:, 0], model.X_test[:, 1], s=14, facecolors="none",
+                       edgecolors="k", linewidths=0.6, label="test")
 
     def state(self) -> dict:
         """The model's config, epoch, divergence and message, last train loss and test
         accuracy, and the number of parameters."""
         m = self.model
-        return {"config": m.config.as_dict(), "epoch": m.epoch, "diverged": m.diverged, "message": m.message,
-                "train_loss": m.history["train_loss"][-1], "test_accuracy": m.history["test_accuracy"][-1],
+        return {"config": m.config.as_dict(), "epoch": m.epoch, "diverged": m.diverged,
+                "message": m.message, "train_loss": m.history["train_loss"][-1],
+                "test_accuracy": m.history["test_accuracy"][-1],
                 "n_parameters": int(sum(p.size for p in m.params.values()))}
 
     def render_static(self, epochs=(0, 10, 50, 200)):

@@ -67,12 +67,12 @@ class ReceptiveField(FigureWidget):
         self.update()
 
     def _controls(self):
-        return [self.n_layers, self.kernel_size, self.stride, self.dilation, self.pooling, self.padding,
-                self.unit_row, self.unit_col]
+        return [self.n_layers, self.kernel_size, self.stride, self.dilation, self.pooling,
+                self.padding, self.unit_row, self.unit_col]
 
     def layers(self) -> list:
-        return layer_stack(self.n_layers.value, self.kernel_size.value, self.stride.value, self.dilation.value,
-                           self.pooling.value, self.padding.value)
+        return layer_stack(self.n_layers.value, self.kernel_size.value, self.stride.value,
+                           self.dilation.value, self.pooling.value, self.padding.value)
 
     def _centre_unit(self):
         """Fit the unit sliders to the last map (after a change of the stack) and centre them."""
@@ -100,14 +100,14 @@ class ReceptiveField(FigureWidget):
     def state(self) -> dict:
         fp = self.footprint
         base = {"n_layers": self.n_layers.value, "kernel_size": self.kernel_size.value,
-                "stride": self.stride.value, "dilation": self.dilation.value, "pooling": self.pooling.value,
-                "padding": self.padding.value, "unit": (self.unit_row.value, self.unit_col.value),
-                "message": self.message.value}
+                "stride": self.stride.value, "dilation": self.dilation.value,
+                "pooling": self.pooling.value, "padding": self.padding.value,
+                "unit": (self.unit_row.value, self.unit_col.value), "message": self.message.value}
         if fp is None:
             return {**base, "error": True}
         return {**base, "error": False, "size": fp["size"], "jump": fp["jump"], "rows": fp["rows"],
-                "cols": fp["cols"], "n_pixels": fp["n_pixels"], "output_sizes": list(fp["output_sizes"]),
-                "counts": fp["counts"].copy()}
+                "cols": fp["cols"], "n_pixels": fp["n_pixels"],
+                "output_sizes": list(fp["output_sizes"]), "counts": fp["counts"].copy()}
 
     # ------------------------------------------------------------------ drawing
     def layout_key(self):
@@ -152,8 +152,8 @@ class ReceptiveField(FigureWidget):
         ax.plot(x, fp["output_sizes"], marker="s", color="tab:blue",
                 label="map size after the layer")
         for xi, field in zip(x, fields):
-            ax.annotate(str(field), (xi, field), textcoords="offset points", xytext=(0, 6), ha="center",
-                        fontsize=9, color="tab:red")
+            ax.annotate(str(field), (xi, field), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=9, color="tab:red")
         ax.set_xticks(x,
                       [("P" if layer["kind"] == "pool" else "C") + str(i) for i, layer in zip(x, layers)])
         ax.set_xlim(0.5, len(layers) + 0.5)
@@ -172,8 +172,8 @@ class ReceptiveField(FigureWidget):
         figure, axes = new_static_figure(len(stacks), 3, panel_size=(3.4, 3.4),
                                          title="Input pixels feeding the centre unit (shade = number of paths)")
         for ax, options in zip(axes, stacks):
-            options = {"kernel_size": 3, "stride": 1, "dilation": 1, "pooling": "none", "padding": "same",
-                       **options}
+            options = {"kernel_size": 3, "stride": 1, "dilation": 1, "pooling": "none",
+                       "padding": "same", **options}
             layers = layer_stack(**options)
             side = stack_output_sizes(layers, self.input_size)[-1]
             fp = unit_footprint(layers, self.input_size, (side // 2, side // 2))
