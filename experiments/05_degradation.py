@@ -74,7 +74,8 @@ def main(argv=None):
             entry["seconds"].append(round(time.process_time() - start, 1))
             entry["train_loss"].append([round(v, 4) for v in history["loss"]])
             entry["grad_norm_final"].append(layer_gradient_norms(model, X, y))
-            line = (f"{name}, seed {seed}: training loss {history['loss'][0]:.3f} -> {history['loss'][-1]:.3f} "
+            line = (f"{name}, seed {seed}: training loss {history['loss'][0]:.3f} -> "
+                    f"{history['loss'][-1]:.3f} "
                     f"({entry['seconds'][-1]} s CPU)")
             exp.say(line)
         entry["layers"] = [layer_name for layer_name, _ in weighted_layers(builder(0))]

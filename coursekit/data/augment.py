@@ -44,7 +44,8 @@ def shift_images(images, dy, dx):
     dx = np.broadcast_to(np.asarray(dx, dtype=int), (n,))
     if np.abs(dy).max(initial=0) >= h or np.abs(dx).max(initial=0) >= w:
         raise ValueError(f"shifts must be smaller than the image size {(h, w)}, got up to "
-                         f"{int(np.abs(dy).max(initial=0))} rows and {int(np.abs(dx).max(initial=0))} "
+                         f"{int(np.abs(dy).max(initial=0))} rows and "
+                         f"{int(np.abs(dx).max(initial=0))} "
                          f"columns")
     m = max(h, w)
     padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))

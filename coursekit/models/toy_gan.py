@@ -60,7 +60,8 @@ class ToyGAN:
     def __init__(self, config: ToyGANConfig | None = None, **overrides):
         config = config or ToyGANConfig(**overrides)
         if config.generator_loss not in GENERATOR_LOSSES:
-            raise ValueError(f"generator_loss must be one of {GENERATOR_LOSSES}, got {config.generator_loss!r}")
+            raise ValueError(f"generator_loss must be one of {GENERATOR_LOSSES}, got "
+                             f"{config.generator_loss!r}")
         if config.pack < 1 or config.batch_size % config.pack:
             raise ValueError(f"pack must be >= 1 and divide batch_size ({config.batch_size}), got {config.pack}")
         self.config = config

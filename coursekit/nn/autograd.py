@@ -105,7 +105,8 @@ class Tensor:
         inner_a, inner_b = self.shape[-1], other.shape[0] if other.ndim == 1 else other.shape[-2]
         if inner_a != inner_b:
             raise ValueError(
-                f"a @ b needs a's last dimension to equal b's {'only' if other.ndim == 1 else 'second-to-last'} "
+                "a @ b needs a's last dimension to equal b's "
+                f"{'only' if other.ndim == 1 else 'second-to-last'} "
                 f"dimension; got a shape {self.shape} ({inner_a}) and b shape {other.shape} ({inner_b})"
                 + ("; did you mean a @ b.T?" if other.ndim >= 2 and other.shape[-1] == inner_a else ""))
         out = Tensor(self.data @ other.data, (self, other), "@")

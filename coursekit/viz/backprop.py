@@ -61,7 +61,8 @@ def backprop_steps(network: dict | None = None) -> list:
     if network:
         unknown = set(network) - set(DEFAULT_NETWORK)
         if unknown:
-            raise ValueError(f"unknown network keys {sorted(unknown)}; allowed: {sorted(DEFAULT_NETWORK)}")
+            raise ValueError(f"unknown network keys {sorted(unknown)}; allowed: "
+                             f"{sorted(DEFAULT_NETWORK)}")
         net.update({k: float(v) for k, v in network.items()})
     s = lambda v: float(sigmoid(np.array(v)))
     steps = []

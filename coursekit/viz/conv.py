@@ -56,7 +56,8 @@ def parse_kernel(text: str) -> np.ndarray:
         values.append(parsed)
     widths = {len(row) for row in values}
     if len(widths) != 1:
-        raise ValueError(f"every kernel row needs the same number of values, got row lengths {[len(r) for r in values]}")
+        raise ValueError("every kernel row needs the same number of values, got row lengths "
+                         f"{[len(r) for r in values]}")
     return np.array(values, dtype=float)
 
 
@@ -84,7 +85,8 @@ def output_size_formula(n: int, kernel_size: int, padding: int = 0, stride: int 
     if dilation == 1:
         return f"⌊(n + 2p − k) / s⌋ + 1 = ⌊({n} + 2·{padding} − {kernel_size}) / {stride}⌋ + 1 = {out}"
     k_eff = dilation * (kernel_size - 1) + 1
-    return (f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{padding} − {dilation}·{kernel_size - 1} − 1)"
+    return (f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{padding} − "
+            f"{dilation}·{kernel_size - 1} − 1)"
             f" / {stride}⌋ + 1 = {out}   (effective kernel {k_eff})")
 
 
@@ -306,7 +308,8 @@ def stack_output_sizes(layers, input_size: int) -> list:
         n = nn_conv_output_size(n, layer["kernel_size"], stride=layer["stride"],
                                 padding=layer["padding"], dilation=layer["dilation"])
         if n < 1:
-            raise ValueError(f"layer {index + 1} ({layer['kind']} {layer['kernel_size']}×{layer['kernel_size']}) "
+            raise ValueError(f"layer {index + 1} ({layer['kind']} "
+                             f"{layer['kernel_size']}×{layer['kernel_size']}) "
                              f"leaves no output on a {input_size}×{input_size} input; use fewer layers, "
                              f"'same' padding or a larger input")
         sizes.append(int(n))

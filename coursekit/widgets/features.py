@@ -62,7 +62,8 @@ class FeatureMaps(FigureWidget):
         axes[0].set_xticks([])
         axes[0].set_yticks([])
         plot_maps(axes[1], self.maps, self.scale.value,
-                  title=f"{name}: {self.maps.shape[0]} maps of {self.maps.shape[1]}×{self.maps.shape[2]}")
+                  title=f"{name}: {self.maps.shape[0]} maps of "
+                        f"{self.maps.shape[1]}×{self.maps.shape[2]}")
         if has_filters:
             filters = layer_filters(module)
             # one picture per filter: the kernel averaged over its input channels
