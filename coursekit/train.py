@@ -253,7 +253,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs: int = 10,
       ``{"accuracy": accuracy}``; computed on training (in eval mode after
       the epoch) and validation data.
     - ``scheduler``: a ``torch.optim.lr_scheduler`` stepped once per epoch.
-    - ``stop``: a ``threading.Event`` (anything with ``is_set()``), e.g. a widget's Stop button sets it; checked every batch.
+    - ``stop``: a ``threading.Event`` (anything with ``is_set()``), e.g. a widget's Stop button
+      sets it; checked every batch.
     - ``seed``: seeds the shuffling so runs repeat exactly (None: unseeded).
     A non-finite training loss stops training with ``history.stop_reason``
     saying so (usually the learning rate is too large).

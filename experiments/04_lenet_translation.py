@@ -15,7 +15,7 @@ All use Adam (lr 3e-3), a cosine schedule, batch 32, 15 epochs. Each is then tes
 450 test digits shifted by 0, 1, ..., 6 pixels (every image in one of the four directions,
 drawn once with a fixed seed). Writes ``coursekit/assets/04_lenet_translation.json``.
 
-    .venv/bin/python experiments/04_lenet_translation.py                 # ~70 s CPU (one thread; 5 seeds x 4 models)
+    .venv/bin/python experiments/04_lenet_translation.py  # ~70 s CPU (1 thread; 5 seeds x 4 models)
     .venv/bin/python experiments/04_lenet_translation.py --quick --out /tmp/x
 """
 

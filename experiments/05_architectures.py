@@ -42,7 +42,8 @@ def accuracy(outputs, targets):
 
 
 def train_one(name, n_classes, data, epochs, seed):
-    """Train architecture ``name`` from initial weights ``seed``; return (model, history, cpu seconds)."""
+    """Train architecture ``name`` from initial weights ``seed``; returns
+    ``(model, history, cpu seconds)``."""
     model = build(name, n_classes=n_classes, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
@@ -67,11 +68,13 @@ def _run(job):
                      test=(torch.as_tensor(test.images), torch.as_tensor(test.labels)))
     model, history, seconds = train_one(name, _DATA["n_classes"], _DATA["train"], config["epochs"],
                                         seed)
-    test_accuracy = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"], {"accuracy": accuracy})["accuracy"]
+    test_accuracy = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"],
+                             {"accuracy": accuracy})["accuracy"]
     line = (f"{name}, seed {seed}: test accuracy {test_accuracy:.3f}, final training loss "
             f"{history['loss'][-1]:.3f}, {seconds:.1f} s CPU")
     print(line, flush=True)
-    return name, seed, round(test_accuracy, 4), round(history["loss"][-1], 4), round(seconds, 1), line
+    return (name, seed, round(test_accuracy, 4), round(history["loss"][-1], 4), round(seconds, 1),
+            line)
 
 
 def main(argv=None):
@@ -80,7 +83,8 @@ def main(argv=None):
     config = QUICK if exp.quick else FULL
     classes = make_shapes(8, seed=TRAIN_SEED).class_names
     jobs = [(name, seed, config) for name in config["architectures"] for seed in config["seeds"]]
-    if exp.args.workers > 1:  # independent single-threaded runs: the same numbers as one after another
+    # independent single-threaded runs: the same numbers as one after another
+    if exp.args.workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(exp.args.workers) as pool:

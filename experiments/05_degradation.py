@@ -1,4 +1,5 @@
-"""Chapter 05a: the degradation problem — a deep plain CNN against a shallow one and its residual twin.
+"""Chapter 05a: the degradation problem — a deep plain CNN against a shallow one and its
+residual twin.
 
 Trains ``plain_net(n=1)`` (8 weighted layers), ``plain_net(n=5)`` (32 layers) and
 ``residual_net(n=5)`` (the same 32 layers with identity shortcuts) on the same shapes
@@ -42,7 +43,8 @@ def nets(config):
 
 
 def layer_gradient_norms(model, X, y, n_batches=4, batch_size=BATCH_SIZE) -> list[float]:
-    """‖∂L/∂W‖ of every weighted layer (input to output), mean over ``n_batches`` batches, train mode."""
+    """‖∂L/∂W‖ of every weighted layer (input to output), mean over ``n_batches`` batches,
+    train mode."""
     layers = weighted_layers(model)
     totals = np.zeros(len(layers))
     model.train()

@@ -39,7 +39,8 @@ from _common import Experiment  # noqa: E402
 CLASSES_A = ("circle", "square", "triangle", "cross")
 CLASSES_B = ("star", "ring", "crescent", "hexagon")
 STRATEGIES = ("from scratch", "linear probe", "last block fine-tuned", "all fine-tuned")
-N_FROZEN = {"linear probe": 6, "last block fine-tuned": 3, "all fine-tuned": 0}  # children of resnet()
+# children of resnet() frozen per strategy
+N_FROZEN = {"linear probe": 6, "last block fine-tuned": 3, "all fine-tuned": 0}
 FULL = dict(n_pretrain=3000, pretrain_epochs=6, sizes=[1, 3, 10, 30], seeds=[0, 1, 2],
             steps=100, n_test=800)
 QUICK = dict(n_pretrain=1000, pretrain_epochs=3, sizes=[3, 30], seeds=[0], steps=40, n_test=400)
@@ -62,7 +63,8 @@ def pretrain(n_images, epochs, seed=0):
         (torch.as_tensor(data.images), torch.as_tensor(data.labels)), epochs=epochs, batch_size=64,
         scheduler=scheduler, progress=False, seed=seed)
     test_data = (torch.as_tensor(test.images), torch.as_tensor(test.labels))
-    return model, evaluate(model, nn.CrossEntropyLoss(), test_data, {"accuracy": accuracy})["accuracy"]
+    scores = evaluate(model, nn.CrossEntropyLoss(), test_data, {"accuracy": accuracy})
+    return model, scores["accuracy"]
 
 
 def target_model(strategy, pretrained, seed):
@@ -110,7 +112,8 @@ def _run(job):
         fit(model, nn.CrossEntropyLoss(), optimizer, data,
             epochs=epochs_for(len(index), config["steps"]), batch_size=BATCH_SIZE, progress=False,
             seed=seed)
-        value = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"], {"accuracy": accuracy})["accuracy"]
+        value = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"],
+                         {"accuracy": accuracy})["accuracy"]
         accuracies[strategy] = round(value, 4)
     print(f"{per_class} per class, seed {seed}: {accuracies}", flush=True)
     return per_class, seed, accuracies
@@ -125,7 +128,8 @@ def main(argv=None):
             f"({exp.cpu_seconds():.1f} s CPU)")
     jobs = [(per_class, seed, config, to_arrays(pretrained)) for per_class in config["sizes"]
             for seed in config["seeds"]]
-    if exp.args.workers > 1:  # independent single-threaded runs: the same numbers as one after another
+    # independent single-threaded runs: the same numbers as one after another
+    if exp.args.workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(exp.args.workers) as pool:
@@ -146,7 +150,10 @@ def main(argv=None):
         "classes_a": list(CLASSES_A), "classes_b": list(CLASSES_B),
         "pretrain_accuracy_a": round(accuracy_a, 4), "sizes": config["sizes"],
         "strategies": list(STRATEGIES), "test_accuracy": runs,
-        "mean": {s: {k: round(float(np.mean(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES}, "std": {s: {k: round(float(np.std(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES},
+        "mean": {s: {k: round(float(np.mean(v)), 4) for k, v in runs[s].items()}
+                 for s in STRATEGIES},
+        "std": {s: {k: round(float(np.std(v)), 4) for k, v in runs[s].items()}
+                for s in STRATEGIES},
         "config": {**config, "head_lr": HEAD_LR, "body_lr": BODY_LR, "scratch_lr": SCRATCH_LR,
                    "batch_size": BATCH_SIZE, "pool_per_class": POOL_PER_CLASS,
                    "pretrain_seed": PRETRAIN_SEED, "pool_seed": POOL_SEED, "test_seed": TEST_SEED,

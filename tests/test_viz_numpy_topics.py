@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from coursekit.gradcheck import numerical_gradient, rel_error
+from coursekit.nn.mlp import PlaygroundModel, parse_activations, parse_layers
 from coursekit.viz.backprop import backprop_steps
 from coursekit.viz.conv import (
     conv_output_size,
@@ -16,7 +17,6 @@ from coursekit.viz.conv import (
 )
 from coursekit.viz.embedding import nearest_neighbours, pca_2d
 from coursekit.viz.gradient_flow import dead_fraction, layer_statistics
-from coursekit.nn.mlp import PlaygroundModel, parse_activations, parse_layers
 from coursekit.viz.playground import neuron_grid, neuron_mosaic, playground_model
 
 

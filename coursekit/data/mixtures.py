@@ -24,7 +24,8 @@ def gaussian_mixture_modes(n_modes: int = 8, layout: str = "ring",
         return radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     side = int(round(np.sqrt(n_modes)))
     if side * side != n_modes:
-        raise ValueError(f"layout 'grid' needs a square number of modes (4, 9, 16, 25), got n_modes={n_modes}")
+        raise ValueError("layout 'grid' needs a square number of modes (4, 9, 16, 25), "
+                         f"got n_modes={n_modes}")
     ticks = np.linspace(-radius, radius, side) if side > 1 else np.zeros(1)
     xx, yy = np.meshgrid(ticks, ticks)
     return np.stack([xx.ravel(), yy.ravel()], axis=1)

@@ -63,7 +63,8 @@ class ToyGAN:
             raise ValueError(f"generator_loss must be one of {GENERATOR_LOSSES}, got "
                              f"{config.generator_loss!r}")
         if config.pack < 1 or config.batch_size % config.pack:
-            raise ValueError(f"pack must be >= 1 and divide batch_size ({config.batch_size}), got {config.pack}")
+            raise ValueError(f"pack must be >= 1 and divide batch_size ({config.batch_size}), "
+                             f"got {config.pack}")
         self.config = config
         X, _, self.modes = make_gaussian_mixture(config.n_train, config.n_modes, config.std,
                                                  config.layout, config.radius, seed=config.seed)
@@ -102,7 +103,8 @@ class ToyGAN:
             real = self.X[index]
             fake = self.G(self._z(b))
             real_logits, fake_logits = self._logits(real), self._logits(fake.detach())
-            d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
+            d_loss = (bce(real_logits, torch.ones_like(real_logits))
+                      + bce(fake_logits, torch.zeros_like(fake_logits)))
             self.opt_D.zero_grad()
             d_loss.backward()
             self.opt_D.step()
@@ -133,7 +135,8 @@ class ToyGAN:
         """D's probability "real" for single points (n, 2); packed inputs repeat the point."""
         points = torch.tensor(np.asarray(points), dtype=torch.float32)
         with torch.no_grad():
-            return torch.sigmoid(self.D(points.repeat(1, self.config.pack))).numpy()[:, 0].astype(float)
+            logits = self.D(points.repeat(1, self.config.pack))
+            return torch.sigmoid(logits).numpy()[:, 0].astype(float)
 
     def modes_covered(self, n: int = 1000, **kwargs) -> dict:
         return modes_covered(self.sample(n), self.modes, self.config.std, **kwargs)

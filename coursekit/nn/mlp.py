@@ -49,7 +49,8 @@ def parse_layers(text) -> tuple:
         try:
             widths = tuple(int(p) for p in parts)
         except ValueError:
-            raise ValueError(f"layers must be widths separated by commas, like '8, 8'; got {text!r}") from None
+            raise ValueError("layers must be widths separated by commas, like '8, 8'; "
+                             f"got {text!r}") from None
     else:
         widths = tuple(int(w) for w in text)
     if any(w < 1 for w in widths):
@@ -59,7 +60,10 @@ def parse_layers(text) -> tuple:
 
 def parse_activations(text, n_layers: int) -> tuple:
     """One activation name for every hidden layer, or one name per layer (``"relu, tanh"``)."""
-    names = [p.strip() for p in text.split(",") if p.strip()] if isinstance(text, str) else list(text)
+    if isinstance(text, str):
+        names = [p.strip() for p in text.split(",") if p.strip()]
+    else:
+        names = list(text)
     if not names:
         names = ["tanh"]
     unknown = [n for n in names if n not in ACTIVATIONS]
@@ -68,7 +72,8 @@ def parse_activations(text, n_layers: int) -> tuple:
     if len(names) == 1:
         return tuple(names * n_layers)
     if len(names) != n_layers:
-        raise ValueError(f"give one activation for all layers or one per layer ({n_layers}), got {len(names)}: {names}")
+        raise ValueError(f"give one activation for all layers or one per layer ({n_layers}), "
+                         f"got {len(names)}: {names}")
     return tuple(names)
 
 
@@ -142,10 +147,11 @@ class PlaygroundModel:
         if X.ndim != 2 or X.shape[1] != 2:
             raise ValueError(f"X must have shape (n_samples, 2), got {X.shape}")
         if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise ValueError(f"y must be non-negative integer class labels of shape ({len(X)},), got "
-                             f"shape {y.shape} dtype {y.dtype}")
-        self.n_classes = int(y.max()) + 1 if config.n_classes is None else max(config.n_classes, int(y.max()) + 1)
-        self.n_classes = max(self.n_classes, 2)
+            raise ValueError(f"y must be non-negative integer class labels of shape ({len(X)},), "
+                             f"got shape {y.shape} dtype {y.dtype}")
+        n_seen = int(y.max()) + 1
+        wanted = n_seen if config.n_classes is None else max(config.n_classes, n_seen)
+        self.n_classes = max(wanted, 2)
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(X))
         n_test = int(round(config.test_fraction * len(X)))
@@ -263,7 +269,8 @@ class PlaygroundModel:
             if not np.all(np.isfinite(scores)):
                 return float("nan"), float("nan")
             loss, _ = self._data_loss(scores, y)
-            penalty = 0.5 * self.config.l2 * sum(float(np.sum(self.params[k] ** 2)) for k in self.params if k[0] == "W")
+            penalty = 0.5 * self.config.l2 * sum(float(np.sum(self.params[k] ** 2))
+                                                 for k in self.params if k[0] == "W")
         return loss + penalty, float(np.mean(scores.argmax(axis=1) == y))
 
     def confusion_matrix(self, split: str = "test") -> np.ndarray:
@@ -306,7 +313,8 @@ class PlaygroundModel:
         self._record(lr)
         current = self.history["train_loss"][-1]
         # "Exploded": NaN, or 10× worse than the untrained network (training never gets there).
-        if not math.isfinite(current) or (math.isfinite(first_loss) and current > 10 * max(first_loss, 0.1)):
+        exploded = math.isfinite(first_loss) and current > 10 * max(first_loss, 0.1)
+        if not math.isfinite(current) or exploded:
             self._diverge(current, lr)
             return False
         return True
@@ -337,19 +345,21 @@ def divergence_message(loss, lr, config: PlaygroundConfig, epoch: int) -> str:
     reasons = []
     if config.optimizer in ("SGD", "momentum", "Nesterov"):
         reasons.append(
-            f"the learning rate {lr:g} is too large for {config.optimizer}: each step is lr × gradient, "
-            "it overshoots the minimum, lands where the gradient is larger, and the weights grow "
-            f"without bound. Try lr ≤ {lr / 10:g}")
+            f"the learning rate {lr:g} is too large for {config.optimizer}: each step is "
+            "lr × gradient, it overshoots the minimum, lands where the gradient is larger, and "
+            f"the weights grow without bound. Try lr ≤ {lr / 10:g}")
         if config.optimizer != "SGD":
             reasons.append("momentum (0.9) makes the effective step about 10× larger than lr")
     else:
         reasons.append(
-            f"the learning rate {lr:g} is too large for {config.optimizer}: it moves every weight by "
-            f"about lr per step whatever the gradient, so the outputs jump far past the minimum. "
-            f"Try lr ≤ {lr / 10:g}")
+            f"the learning rate {lr:g} is too large for {config.optimizer}: it moves every weight "
+            "by about lr per step whatever the gradient, so the outputs jump far past the "
+            f"minimum. Try lr ≤ {lr / 10:g}")
     if config.loss == "mse":
-        reasons.append("with MSE the outputs are unbounded, so a bad step makes the loss grow quadratically")
+        reasons.append("with MSE the outputs are unbounded, so a bad step makes the loss grow "
+                       "quadratically")
     if "relu" in config.activations or "elu" in config.activations:
-        reasons.append("ReLU-type units are unbounded above, so activations can grow layer after layer")
+        reasons.append("ReLU-type units are unbounded above, so activations can grow layer after "
+                       "layer")
     return (f"Training diverged at epoch {epoch}: the loss became {what}. Likely cause: "
             + "; ".join(reasons) + ". Press reset after changing the settings.")

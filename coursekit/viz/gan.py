@@ -19,7 +19,7 @@ _MOVED = ("GENERATOR_LOSSES", "ToyGANConfig", "ToyGAN", "modes_covered")
 
 
 def __getattr__(name):
-    """The toy GAN's names, from ``coursekit.models.toy_gan`` (imported, with torch, on first use)."""
+    """The toy GAN's names, from ``coursekit.models.toy_gan`` (imported with torch on first use)."""
     if name in _MOVED:
         from coursekit.models import toy_gan
 

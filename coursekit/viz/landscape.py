@@ -281,7 +281,8 @@ def landscape_slice(model, loss_fn, center, *, snapshots=None, directions: str =
         labels = ("random direction 1", "random direction 2")
     else:
         if snapshots is None or len(snapshots) < 2:
-            raise ValueError("directions='pca' needs snapshots=(n >= 2, n_weights) of the training path")
+            raise ValueError("directions='pca' needs snapshots=(n >= 2, n_weights) of the "
+                             "training path")
         d1, d2, explained = trajectory_directions(snapshots, center)
         labels = pca_axis_labels(explained)
     if snapshots is not None:

@@ -151,7 +151,7 @@ class Playground(BackgroundPlay, FigureWidget):
         if self.model.diverged:
             self.message.value = f"<b style='color:#b00'>{self.model.message}</b>"
         with self._draw_lock:  # a background play and a button click may both redraw
-            FigureWidget.update(self)  # the base class's redraw (update() itself rebuilds the model)
+            FigureWidget.update(self)  # the base class's redraw (our update() rebuilds the model)
         # after the picture, so the bar never runs ahead of the epoch in the picture's title
         self.progress.value = min(epoch, self.progress.max)
         self.progress.description = f"epoch {epoch}"

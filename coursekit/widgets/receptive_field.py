@@ -154,8 +154,8 @@ class ReceptiveField(FigureWidget):
         for xi, field in zip(x, fields):
             ax.annotate(str(field), (xi, field), textcoords="offset points", xytext=(0, 6),
                         ha="center", fontsize=9, color="tab:red")
-        ax.set_xticks(x,
-                      [("P" if layer["kind"] == "pool" else "C") + str(i) for i, layer in zip(x, layers)])
+        ax.set_xticks(x, [("P" if layer["kind"] == "pool" else "C") + str(i)
+                          for i, layer in zip(x, layers)])
         ax.set_xlim(0.5, len(layers) + 0.5)
         ax.set_ylim(0, max(max(fields), self.input_size) * 1.15)
         ax.set_xlabel("layer (C = convolution, P = 2×2 pooling)")

@@ -35,11 +35,12 @@ def _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, gates, x_layout):
         hint = ""
         if rnn_sized:
             hint = (f"; these look like weights sized for a plain RNN (H rows each): "
-                    f"stack the {gates} gate blocks{_GATES[gates]} into {gates}*H = {gates * hidden} "
-                    f"rows in w_ih and w_hh")
+                    f"stack the {gates} gate blocks{_GATES[gates]} into "
+                    f"{gates}*H = {gates * hidden} rows in w_ih and w_hh")
         raise ValueError(
             f"w_ih must have shape ({gates}*H, D) = ({gates * hidden}, D) with H = w_hh.shape[1] = "
-            f"{hidden}, one block of H rows per gate{_GATES[gates]}; got w_ih shape {w_ih.shape}{hint}")
+            f"{hidden}, one block of H rows per gate{_GATES[gates]}; "
+            f"got w_ih shape {w_ih.shape}{hint}")
     hidden = w_ih.shape[0] // gates
     check_shape("w_hh", w_hh, (gates * hidden, hidden))
     if x.shape[-1] != w_ih.shape[1]:
