@@ -327,6 +327,21 @@ def build(name: str, n_classes: int = 10, seed: int = 0) -> nn.Module:
     return ARCHITECTURES[name](n_classes=n_classes, seed=seed)
 
 
+def _flop_counter(model: nn.Module, input_shape):
+    """A ``FlopCounterMode`` that has counted one forward pass (eval mode, no gradients)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter, torch.no_grad():
+            model(torch.zeros(input_shape))
+    finally:
+        model.train(was_training)
+    return counter
+
+
 def count_flops(model: nn.Module, input_shape=(1, 3, 32, 32)) -> int:
     """FLOPs of one forward pass on a batch of ``input_shape`` (torch's ``FlopCounterMode``).
 
@@ -334,32 +349,12 @@ def count_flops(model: nn.Module, input_shape=(1, 3, 32, 32)) -> int:
     products (Linear) are counted — pooling, activations, normalization and additions
     are not. Runs in eval mode without gradients.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = model.training
-    model.eval()
-    counter = FlopCounterMode(display=False)
-    try:
-        with counter, torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        model.train(was_training)
-    return int(counter.get_total_flops())
+    return int(_flop_counter(model, input_shape).get_total_flops())
 
 
 def flops_by_module(model: nn.Module, input_shape=(1, 3, 32, 32)) -> dict[str, int]:
     """FLOPs of each direct child of ``model`` (same convention as ``count_flops``)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = model.training
-    model.eval()
-    counter = FlopCounterMode(display=False)
-    try:
-        with counter, torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        model.train(was_training)
-    per_module = counter.get_flop_counts()
+    per_module = _flop_counter(model, input_shape).get_flop_counts()
     prefix = type(model).__name__
     return {name: int(sum(per_module.get(f"{prefix}.{name}", {}).values()))
             for name, _ in model.named_children()}

@@ -63,6 +63,8 @@ class ActivationExplorer(FigureWidget):
         self.formula.value = f"{function} &nbsp;&nbsp;&nbsp; {derivative}"
 
     def state(self) -> dict:
+        """The activation, alpha, x range, its values and derivative on the grid, the dead/saturated
+        regions and the formula (the testing contract, see ``widgets.base``)."""
         from coursekit.viz.activations import activation_curve, gradient_regions
 
         y, dy = activation_curve(self.activation.value, self.x(), self.alpha.value)

@@ -127,6 +127,8 @@ class AutoencoderExplorer(FigureWidget):
             ax.set_title(f"nearest by {what} ({view['metric']}): {view[matches]} of {view['k']} share its label")
 
     def state(self) -> dict:
+        """The image, its noise, the code, the reconstruction error and the k nearest neighbours by
+        code and by pixels with their label matches (the testing contract)."""
         view = self._view
         return {"item": view["item"], "label": view["label"], "noise": view["noise"],
                 "k": view["k"], "metric": view["metric"], "code": view["code"].copy(),

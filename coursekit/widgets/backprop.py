@@ -55,6 +55,8 @@ class BackpropStepper(FigureWidget):
         self.formula.value = f"{step.formula} &nbsp; = &nbsp; {step.numbers}"
 
     def state(self) -> dict:
+        """The current step of the backward pass: its key, phase, value, formula and numbers
+        (the testing contract)."""
         step = self.current()
         return {"step": self.step.value, "key": step.key, "phase": step.phase, "value": step.value,
                 "formula": step.formula, "numbers": step.numbers}

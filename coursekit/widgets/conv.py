@@ -101,6 +101,8 @@ class ConvExplorer(FigureWidget):
                         self.padding.value, self.dilation.value)
 
     def state(self) -> dict:
+        """The source, kernel, padding, stride, dilation, window position, the output, the size
+        formula and the current sum (the testing contract)."""
         return {"source": self.source.value, "kernel": self.kernel_array(),
                 "padding": self.padding.value, "stride": self.stride.value,
                 "dilation": self.dilation.value, "position": self.position.value,

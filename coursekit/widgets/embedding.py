@@ -60,6 +60,8 @@ class EmbeddingExplorer(FigureWidget):
             f"{self.labels[j]} ({s:.3f})" for j, s in zip(self.neighbours, self.scores))
 
     def state(self) -> dict:
+        """The query item, k, the metric, its nearest neighbours and their scores (the testing
+        contract)."""
         return {"item": self.item.value, "k": self.k.value, "metric": self.metric.value,
                 "neighbours": list(self.neighbours), "scores": list(self.scores)}
 

@@ -74,6 +74,7 @@ class FeatureMaps(FigureWidget):
         self.message.value = f"map {strongest} responds most strongly to this image"
 
     def state(self) -> dict:
+        """The layer, the image, the scaling and the feature maps shown (the testing contract)."""
         return {"layer": self.layer.value, "image_index": self.image_index.value,
                 "scale": self.scale.value, "maps": self.maps.copy()}
 

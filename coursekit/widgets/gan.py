@@ -105,12 +105,6 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         self.gan.step(self.step_size if iterations is None else iterations)
         self.update()
 
-    def _on_play(self, change):
-        if change["new"]:
-            self.play()
-        else:
-            self.stop()
-
     def play(self, iterations: int | None = None, blocking: bool = False) -> None:
         """Train up to ``iterations`` (default ``max_iterations``) more updates, redrawing every
         ``redraw_every``; in a background thread unless ``blocking``."""

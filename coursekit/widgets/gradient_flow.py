@@ -66,6 +66,8 @@ class GradientFlow(FigureWidget):
         self.message.value = f"<b>{diagnose(stats)}</b>"
 
     def state(self) -> dict:
+        """The init, activation, depth and width, the weight-gradient norm per layer, the dead
+        fraction and the diagnosis (the testing contract)."""
         return {"init": self.init.value, "activation": self.activation.value,
                 "depth": self.depth.value, "width": self.width.value,
                 "weight_grad_norm": self.stats["weight_grad_norm"].copy(),

@@ -93,6 +93,8 @@ class LatentExplorer(FigureWidget):
         self.message.value = ""
 
     def state(self) -> dict:
+        """The latent dimensions traversed, the sliders' z and the decoded grid (the testing
+        contract)."""
         return {"dims": (self.dim_y.value, self.dim_x.value), "z": self.base_code(),
                 "grid_images": None if self.grid_images is None else self.grid_images.copy()}
 

@@ -139,6 +139,8 @@ class OptimizerRace(FigureWidget):
                               if diverged else f"<i>{surface.notes}</i>")
 
     def state(self) -> dict:
+        """The surface, the hyperparameters, the steps and each optimizer's final point and loss
+        (the testing contract)."""
         return {"surface": self.surface.value, **self.hyperparameters(), "steps": self.steps.value,
                 "final_points": {name: path[-1].copy() for name, (path, _, _) in self.results.items()},
                 "final_losses": {name: float(losses[-1]) for name, (_, losses, _) in self.results.items()}}

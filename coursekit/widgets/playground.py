@@ -163,12 +163,6 @@ class Playground(BackgroundPlay, FigureWidget):
         self._refresh()
 
     # ---------------------------------------------------------------- play / stop
-    def _on_play(self, change):
-        if change["new"]:
-            self.play()
-        else:
-            self.stop()
-
     def play(self, epochs: int | None = None, blocking: bool = False) -> None:
         """Train up to ``epochs`` (default ``max_epochs``) epochs, redrawing every
         ``redraw_every`` epochs. In a notebook it runs in a background thread so

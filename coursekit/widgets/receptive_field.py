@@ -98,6 +98,8 @@ class ReceptiveField(FigureWidget):
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict:
+        """The layer stack, the chosen unit, its receptive field and footprint, or the error
+        (the testing contract)."""
         fp = self.footprint
         base = {"n_layers": self.n_layers.value, "kernel_size": self.kernel_size.value,
                 "stride": self.stride.value, "dilation": self.dilation.value,

@@ -59,6 +59,7 @@ class LSTMGates(FigureWidget):
                               f"mean input gate {self.gates['input_gate'].mean():.2f}")
 
     def state(self) -> dict:
+        """The sequence, the layer and the gate values shown (the testing contract)."""
         return {"sequence_index": self.sequence_index.value, "layer": self.layer.value,
                 **{name: self.gates[name].copy() for name in SHOWN}}
 
