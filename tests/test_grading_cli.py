@@ -72,7 +72,7 @@ def test_every_subcommand_and_argument_is_explained():
     top = parser.format_help()
     assert "``" not in top and ":class:" not in top and "::" not in top  # no raw reST
     helps = {choice.dest: choice.help for choice in action._choices_actions}
-    assert set(helps) == {"assign", "check", "grade"} and all(helps.values())
+    assert set(helps) == {"assign", "check", "grade", "feedback", "release"} and all(helps.values())
     for name, sub in action.choices.items():
         assert sub.description, f"{name} has no description"
         for argument in sub._actions:

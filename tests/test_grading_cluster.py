@@ -12,7 +12,6 @@ Everything started is stopped in the fixtures' finalizers, even on failure.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -27,6 +26,7 @@ from grading_support import (
     honest_answers,
     honest_submissions,
     make_bundle,
+    read_grades,
     student_notebook,
     write_notebook,
 )
@@ -152,9 +152,9 @@ def _varied(release: Path, folder: Path, count: int) -> dict:
 
 
 def _rows(out: Path) -> dict:
-    with open(out / "grades.csv", newline="") as handle:
-        return {(row["submission"], row["question"]): (row["points"], row["status"])
-                for row in csv.DictReader(handle)}
+    """``{(submission, question): points}`` from grades.csv (one row per student)."""
+    return {(name, q): points for name, questions in read_grades(out).items()
+            for q, points in questions.items()}
 
 
 def _records(out: Path) -> dict:
@@ -247,13 +247,20 @@ def test_cluster_grades_as_local_and_resumes(cluster, bundle, tmp_path, capsys):
 
     missing = sandbox.missing_protections(sandbox.capabilities())
     assert err.count("warning: weaker sandbox on worker") == (2 if missing else 0)
-    # interrupted run: two results lost; the next run grades those two only
-    for name in ("student001", "hanging"):
-        (out / name / "results.json").unlink()
+    # a resumed run grades only what the gradebook does not hold yet (two new submissions)
+    import shutil
+
+    shutil.copy(subs / "student001.ipynb", subs / "resumed_a.ipynb")
+    shutil.copytree(subs / "hanging", subs / "resumed_b")
     again = grade("01_linear_models", subs, out, bundle=bundle["bundle"], timeout=TIMEOUT,
                   memory_mb=1536, cluster=cluster.address, quiet=True)
-    assert (again["graded"], again["skipped"]) == (2, 3)
-    assert _rows(out) == _rows(tmp_path / "local")
+    assert (again["graded"], again["skipped"]) == (2, 5)
+    rows = _rows(out)
+    assert {k: v for k, v in rows.items() if not k[0].startswith("resumed")} == \
+        _rows(tmp_path / "local")
+    for copy, source in (("resumed_a", "student001"), ("resumed_b", "hanging")):
+        assert {q: v for (n, q), v in rows.items() if n == copy} == \
+            {q: v for (n, q), v in rows.items() if n == source}
 
 
 def test_a_worker_with_another_version_is_refused(cluster, bundle, tmp_path, capsys):
@@ -338,12 +345,10 @@ def test_a_killed_worker_costs_nothing(cluster, bundle, tmp_path, capsys):
     cluster.workers = {name: address for name, address in cluster.workers.items()
                        if address != found["killed"]}
     cluster.workers.update(cluster.wait_for({"w3"}))
-    for path in out.glob("*/results.json"):
-        path.unlink()
     found.clear()
     watcher = _kill_when_running(cluster, "slow", found)
     grade("01_linear_models", subs, out, bundle=bundle["bundle"], timeout=20, memory_mb=1536,
-          cluster=cluster.address, cluster_retries=0, quiet=True)
+          cluster=cluster.address, cluster_retries=0, quiet=True, force=True)
     watcher.join(timeout=5)
     assert "killed" in found
     record = json.loads((out / "slow" / "results.json").read_text())["extra_data"]
@@ -370,16 +375,19 @@ def test_the_cli_passes_the_cluster_options_on(monkeypatch, tmp_path, capsys):
 
     def fake_grade(**kwargs):
         seen.update(kwargs)
-        return {"graded": 0, "skipped": 0, "seconds": 0.0, "grades_csv": "grades.csv"}
+        return {"graded": 0, "skipped": 0, "rescored": 0, "seconds": 0.0, "rejected": [],
+                "grades_csv": "grades.csv", "report_md": "report.md"}
 
     monkeypatch.setattr(grade_mod, "grade", fake_grade)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s").mkdir()
     security = tmp_path / "security.yaml"
-    assert cli.main(["grade", "--assignment", "a", "--submissions", "s", "--out", "o",
+    assert cli.main(["grade", "--assignment", "01_linear_models", "--submissions", "s", "--out", "o",
                      "--cluster", "tls://10.0.0.5:8786", "--cluster-security", str(security),
                      "--cluster-retries", "0"]) == 0
     assert (seen["cluster"], seen["cluster_security"], seen["cluster_retries"]) == (
         "tls://10.0.0.5:8786", security, 0)
-    cli.main(["grade", "--assignment", "a", "--submissions", "s", "--out", "o"])
+    cli.main(["grade", "--assignment", "01_linear_models", "--submissions", "s", "--out", "o"])
     assert (seen["cluster"], seen["cluster_security"], seen["cluster_retries"]) == (None, None, 2)
     help_text = cli.build_parser()._subparsers._group_actions[0].choices["grade"].format_help()
     assert "--cluster-security FILE" in help_text and "pickled" in help_text

@@ -148,7 +148,7 @@ def not_answered(record: dict) -> str:
 
 def explain_error(record: dict, error: str) -> str:
     """A student's error in a public test, with what to do about it."""
-    if error.startswith("NotImplementedError"):
+    if error.startswith(("NotImplementedError", "not answered yet")):
         return not_answered(record)
     if error.startswith("NameError"):
         return (f"{error}: not answered or not run yet; run {_answer_cells(record)} (and "
@@ -243,6 +243,7 @@ def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, lis
     from coursekit.grading.assign import PLAN_KEYS
     from coursekit.grading.engine import execute
     from coursekit.grading.messages import code_cell_names, name_code_cells, question_of
+    from coursekit.grading.messages import unanswered as unanswered_cell
     from coursekit.grading.notebook import SETUP_PATTERN, SubmissionError, read_submission
 
     path = Path(path)
@@ -279,8 +280,9 @@ def check_notebook(path: Path, timeout: float = 300.0) -> tuple[CheckReport, lis
             scores.append(score_test(test, outcome, reveal=True))
         report.scores[record["id"]] = scores
         report.hidden[record["id"]] = record["hidden_tests"]
-    errors = [f"{names[i] if i < len(names) else f'a cell ({i + 1})'}: "
-              + ("still raises NotImplementedError (not answered yet)"
-                 if message.startswith("NotImplementedError") else message)
-              for i, message in sorted(run.cell_errors.items())]
+    labels = [names[i] if i < len(names) else f"a cell ({i + 1})"
+              for i in sorted(run.cell_errors)]
+    errors = [unanswered_cell(label=label) if message.startswith("NotImplementedError")
+              else f"{label}: {message}"
+              for label, (_, message) in zip(labels, sorted(run.cell_errors.items()))]
     return report, errors + [name_code_cells(note, names) for note in run.notes]

@@ -232,12 +232,14 @@ class Gradebook:
 
     # -------------------------------------------------------------------- reads
     def find(self, student: str, fingerprint: str) -> dict | None:
-        """The latest grading of ``student`` with this fingerprint (for skipping)."""
+        """The latest grading of ``student`` with this fingerprint (for skipping), or None
+        when there is none or the latest one is a grader fault (which must be graded again,
+        even if an earlier run of the same file succeeded)."""
         row = self.db.execute("SELECT * FROM gradings WHERE student = ? AND fingerprint = ? "
-                              "AND (error IS NULL OR error NOT LIKE 'grader error%') "
-                              "ORDER BY id DESC LIMIT 1",
-                              (student, fingerprint)).fetchone()
-        return _decoded(row) if row else None
+                              "ORDER BY id DESC LIMIT 1", (student, fingerprint)).fetchone()
+        if row is None or (row["error"] or "").startswith("grader error"):
+            return None
+        return _decoded(row)
 
     def students(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT student FROM gradings "

@@ -38,7 +38,7 @@ def first_line(source: str) -> str:
         if text and not text.startswith("#") and not text.startswith("raise NotImplementedError"):
             if text.startswith(("def ", "async def ", "class ")):
                 text = re.split(r"[(:]", text, maxsplit=1)[0]
-            return text if len(text) <= _MAX_FIRST_LINE else text[: _MAX_FIRST_LINE - 3] + "..."
+            return text if len(text) <= _MAX_FIRST_LINE else text[: _MAX_FIRST_LINE - 1].rstrip() + "…"
     return ""
 
 
