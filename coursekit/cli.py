@@ -248,8 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "preferred; and "
                             "optionally timestamps.csv, grading.toml); other files are "
                             "listed as rejected")
-    grade.add_argument("--out", required=True, metavar="DIR", help="where the gradebook, exports and "
-                                                     "feedback go")
+    grade.add_argument("--out", required=True, metavar="DIR",
+                       help="where the gradebook, exports and feedback go")
     grade.add_argument("--bundle", default=None, metavar="DIR",
                        help="grading bundle folder (default: build/grading/<assignment>)")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",

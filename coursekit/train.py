@@ -155,7 +155,8 @@ class WeightSnapshots(Callback):
 
     @staticmethod
     def flat(model) -> np.ndarray:
-        return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).cpu().numpy()
+        """The parameters as one flat vector (``model.parameters()`` order, row-major)."""
+        return torch.nn.utils.parameters_to_vector(model.parameters()).detach().cpu().numpy()
 
     def on_train_begin(self, model, history):
         history.snapshots.append(self.flat(model))
@@ -252,7 +253,8 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs: int = 10,
       ``{"accuracy": accuracy}``; computed on training (in eval mode after
       the epoch) and validation data.
     - ``scheduler``: a ``torch.optim.lr_scheduler`` stepped once per epoch.
-    - ``stop``: a ``threading.Event`` (anything with ``is_set()``), e.g. a widget's Stop button sets it; checked every batch.
+    - ``stop``: a ``threading.Event`` (anything with ``is_set()``), e.g. a widget's Stop button
+      sets it; checked every batch.
     - ``seed``: seeds the shuffling so runs repeat exactly (None: unseeded).
     A non-finite training loss stops training with ``history.stop_reason``
     saying so (usually the learning rate is too large).

@@ -15,23 +15,24 @@ All use Adam (lr 3e-3), a cosine schedule, batch 32, 15 epochs. Each is then tes
 450 test digits shifted by 0, 1, ..., 6 pixels (every image in one of the four directions,
 drawn once with a fixed seed). Writes ``coursekit/assets/04_lenet_translation.json``.
 
-    .venv/bin/python experiments/04_lenet_translation.py                 # ~70 s CPU (one thread; 5 seeds x 4 models)
+    .venv/bin/python experiments/04_lenet_translation.py  # ~70 s CPU (1 thread; 5 seeds x 4 models)
     .venv/bin/python experiments/04_lenet_translation.py --quick --out /tmp/x
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from coursekit.assets import save_results
 from coursekit.data import load_digits, random_shift, shift_images
-from coursekit.utils import use_single_thread
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
 
 IMAGE_SIZE = 28
 SHIFTS = (0, 1, 2, 3, 4, 5, 6)
@@ -114,26 +115,13 @@ def run(seeds, epochs, models, shifts=SHIFTS, log=print):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 seed, 3 epochs, 2 models (< 30 s)")
-    parser.add_argument("--out", default=None, help="folder to write into (default coursekit/assets)")
-    args = parser.parse_args(argv)
-    use_single_thread()
-    if args.quick:
+    exp = Experiment(__file__, argv, doc=__doc__, quick_help="1 seed, 3 epochs, 2 models (< 30 s)")
+    if exp.quick:
         seeds, epochs, models = [0], 3, ("LeNet-5 + shifts", "MLP 784-128-10")
     else:
         seeds, epochs, models = [0, 1, 2, 3, 4], 15, MODELS
-    log = []
-
-    def record(line):
-        print(line, flush=True)
-        log.append(line)
-
-    results = run(seeds, epochs, models, log=record)
-    command = "python experiments/04_lenet_translation.py" + (" --quick" if args.quick else "")
-    path = save_results("04_lenet_translation", results, script="experiments/04_lenet_translation.py",
-                        command=command, seeds=seeds, log=log, folder=args.out)
-    print(f"wrote {path}")
+    results = run(seeds, epochs, models, log=exp.say)
+    exp.save(results, seeds=seeds)
     return results
 
 

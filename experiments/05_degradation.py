@@ -1,4 +1,5 @@
-"""Chapter 05a: the degradation problem — a deep plain CNN against a shallow one and its residual twin.
+"""Chapter 05a: the degradation problem — a deep plain CNN against a shallow one and its
+residual twin.
 
 Trains ``plain_net(n=1)`` (8 weighted layers), ``plain_net(n=5)`` (32 layers) and
 ``residual_net(n=5)`` (the same 32 layers with identity shortcuts) on the same shapes
@@ -13,18 +14,20 @@ training). Writes ``coursekit/assets/05_degradation.json``:
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from coursekit.assets import save_results
 from coursekit.data import make_shapes
 from coursekit.models import plain_net, residual_net, weighted_layers
 from coursekit.train import fit
-from coursekit.utils import use_single_thread
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
 
 FULL = dict(n_train=1000, epochs=15, seeds=[0, 1, 2], deep_n=5, shallow_n=1)
 QUICK = dict(n_train=500, epochs=6, seeds=[0], deep_n=2, shallow_n=1)
@@ -40,7 +43,8 @@ def nets(config):
 
 
 def layer_gradient_norms(model, X, y, n_batches=4, batch_size=BATCH_SIZE) -> list[float]:
-    """‖∂L/∂W‖ of every weighted layer (input to output), mean over ``n_batches`` batches, train mode."""
+    """‖∂L/∂W‖ of every weighted layer (input to output), mean over ``n_batches`` batches,
+    train mode."""
     layers = weighted_layers(model)
     totals = np.zeros(len(layers))
     model.train()
@@ -54,39 +58,35 @@ def layer_gradient_norms(model, X, y, n_batches=4, batch_size=BATCH_SIZE) -> lis
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced budget (<= 30 s)")
-    parser.add_argument("--out", default=None, help="folder for the results (default coursekit/assets)")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    use_single_thread()
+    exp = Experiment(__file__, argv, doc=__doc__)
+    config = QUICK if exp.quick else FULL
     data = make_shapes(config["n_train"], seed=DATA_SEED)
     X, y = torch.as_tensor(data.images), torch.as_tensor(data.labels)
-    results, log = {}, []
+    results = {}
     for name, builder in nets(config).items():
         entry = {"train_loss": [], "grad_norm_init": [], "grad_norm_final": [], "seconds": []}
         for seed in config["seeds"]:
             model = builder(seed)
             entry["grad_norm_init"].append(layer_gradient_norms(model, X, y))
-            optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+            optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM,
+                                        weight_decay=WEIGHT_DECAY)
             start = time.process_time()
             history = fit(model, nn.CrossEntropyLoss(), optimizer, (X, y), epochs=config["epochs"],
                           batch_size=BATCH_SIZE, progress=False, seed=seed)
             entry["seconds"].append(round(time.process_time() - start, 1))
             entry["train_loss"].append([round(v, 4) for v in history["loss"]])
             entry["grad_norm_final"].append(layer_gradient_norms(model, X, y))
-            line = (f"{name}, seed {seed}: training loss {history['loss'][0]:.3f} -> {history['loss'][-1]:.3f} "
+            line = (f"{name}, seed {seed}: training loss {history['loss'][0]:.3f} -> "
+                    f"{history['loss'][-1]:.3f} "
                     f"({entry['seconds'][-1]} s CPU)")
-            print(line, flush=True)
-            log.append(line)
+            exp.say(line)
         entry["layers"] = [layer_name for layer_name, _ in weighted_layers(builder(0))]
         results[name] = entry
-    results = {"nets": results, "config": {**config, "lr": LR, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
-                                           "batch_size": BATCH_SIZE, "data_seed": DATA_SEED, "threads": 1}}
-    command = "python experiments/05_degradation.py" + (" --quick" if args.quick else "")
-    path = save_results("05_degradation", results, script="experiments/05_degradation.py", command=command,
-                        seeds=config["seeds"], log=log, folder=args.out)
-    print(f"wrote {path}")
+    results = {"nets": results,
+               "config": {**config, "lr": LR, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
+                                           "batch_size": BATCH_SIZE, "data_seed": DATA_SEED,
+                                           "threads": 1}}
+    exp.save(results, seeds=config["seeds"])
     return results
 
 

@@ -10,7 +10,6 @@ loss per epoch, CPU seconds; the precision-recall curves of seed 0) and ``05_det
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -18,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from coursekit.assets import save_results, save_weights
 from coursekit.data import make_shape_scenes
 from coursekit.models.grid_detector import evaluate, train_detector
-from coursekit.utils import use_single_thread
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
 
 FULL = {"n_train": 2000, "n_test": 300, "epochs": 15, "width": 32, "lr": 3e-3, "seeds": [0, 1, 2]}
 QUICK = {"n_train": 400, "n_test": 100, "epochs": 6, "width": 16, "lr": 2e-2, "seeds": [0]}
@@ -37,18 +37,9 @@ def _thin(curve, n_points=150):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced budget (< 30 s)")
-    parser.add_argument("--out", type=Path, default=None, help="folder (default coursekit/assets)")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    use_single_thread()
-    log = []
-
-    def say(line):
-        log.append(line)
-        print(line, flush=True)
-
+    exp = Experiment(__file__, argv, doc=__doc__, quick_help="reduced budget (< 30 s)")
+    config = QUICK if exp.quick else FULL
+    say = exp.say
     train = make_shape_scenes(config["n_train"], seed=TRAIN_SEED)
     test = make_shape_scenes(config["n_test"], seed=TEST_SEED)
     say(f"{config['n_train']} training scenes (seed {TRAIN_SEED}), {config['n_test']} held-out "
@@ -57,7 +48,8 @@ def main(argv=None) -> int:
     for seed in config["seeds"]:
         cpu = time.process_time()
         model, history = train_detector(train, epochs=config["epochs"], width=config["width"],
-                                        lr=config["lr"], seed=seed, log=lambda line, s=seed: say(f"seed {s} {line}"))
+                                        lr=config["lr"], seed=seed, log=lambda line,
+                                        s=seed: say(f"seed {s} {line}"))
         cpu = time.process_time() - cpu
         metrics = evaluate(model, test)
         no_nms = evaluate(model, test, iou_threshold=1.0).map  # every cell's box kept
@@ -71,18 +63,14 @@ def main(argv=None) -> int:
                                 for p, r in zip(metrics.precision, metrics.recall)]
             weights = {k: v.detach().numpy().astype(np.float32)
                        for k, v in model.state_dict().items() if v.dtype.is_floating_point}
-            save_weights("05_detection", weights, folder=args.out)
+            exp.save_weights(weights)
         runs.append(run)
     maps = np.array([r["map"] for r in runs])
     say(f"mAP@0.5 over {len(maps)} seeds: {maps.mean():.3f} ± {maps.std():.3f}")
-    command = " ".join(["python", "experiments/05_detection.py", *(argv or sys.argv[1:])])
-    save_results("05_detection", {"config": {k: v for k, v in config.items() if k != "seeds"},
-                                  "class_names": list(test.class_names), "runs": runs,
-                                  "map_mean": round(float(maps.mean()), 4),
-                                  "map_std": round(float(maps.std()), 4),
-                                  "torch": torch.__version__},
-                 script="experiments/05_detection.py", command=command, seeds=config["seeds"],
-                 log=log, folder=args.out)
+    exp.save({"config": {k: v for k, v in config.items() if k != "seeds"},
+              "class_names": list(test.class_names), "runs": runs,
+              "map_mean": round(float(maps.mean()), 4), "map_std": round(float(maps.std()), 4),
+              "torch": torch.__version__}, seeds=config["seeds"])
     return 0
 
 

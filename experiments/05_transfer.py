@@ -21,23 +21,26 @@ pre-trained weights, which the notebook and the exercise fine-tune):
 
 from __future__ import annotations
 
-import argparse
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from coursekit.assets import save_results, save_weights
 from coursekit.data import make_shapes
 from coursekit.models import FineTuned, from_arrays, replace_head, resnet, to_arrays
 from coursekit.train import evaluate, fit
 from coursekit.utils import use_single_thread
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/_common.py
+from _common import Experiment  # noqa: E402
+
 CLASSES_A = ("circle", "square", "triangle", "cross")
 CLASSES_B = ("star", "ring", "crescent", "hexagon")
 STRATEGIES = ("from scratch", "linear probe", "last block fine-tuned", "all fine-tuned")
-N_FROZEN = {"linear probe": 6, "last block fine-tuned": 3, "all fine-tuned": 0}  # children of resnet()
+# children of resnet() frozen per strategy
+N_FROZEN = {"linear probe": 6, "last block fine-tuned": 3, "all fine-tuned": 0}
 FULL = dict(n_pretrain=3000, pretrain_epochs=6, sizes=[1, 3, 10, 30], seeds=[0, 1, 2],
             steps=100, n_test=800)
 QUICK = dict(n_pretrain=1000, pretrain_epochs=3, sizes=[3, 30], seeds=[0], steps=40, n_test=400)
@@ -56,10 +59,12 @@ def pretrain(n_images, epochs, seed=0):
     model = resnet(len(CLASSES_A), block="basic", seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=SCRATCH_LR)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    fit(model, nn.CrossEntropyLoss(), optimizer, (torch.as_tensor(data.images), torch.as_tensor(data.labels)),
-        epochs=epochs, batch_size=64, scheduler=scheduler, progress=False, seed=seed)
+    fit(model, nn.CrossEntropyLoss(), optimizer,
+        (torch.as_tensor(data.images), torch.as_tensor(data.labels)), epochs=epochs, batch_size=64,
+        scheduler=scheduler, progress=False, seed=seed)
     test_data = (torch.as_tensor(test.images), torch.as_tensor(test.labels))
-    return model, evaluate(model, nn.CrossEntropyLoss(), test_data, {"accuracy": accuracy})["accuracy"]
+    scores = evaluate(model, nn.CrossEntropyLoss(), test_data, {"accuracy": accuracy})
+    return model, scores["accuracy"]
 
 
 def target_model(strategy, pretrained, seed):
@@ -104,33 +109,30 @@ def _run(job):
     accuracies = {}
     for strategy in STRATEGIES:
         model, optimizer = target_model(strategy, pretrained, seed)
-        fit(model, nn.CrossEntropyLoss(), optimizer, data, epochs=epochs_for(len(index), config["steps"]),
-            batch_size=BATCH_SIZE, progress=False, seed=seed)
-        value = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"], {"accuracy": accuracy})["accuracy"]
+        fit(model, nn.CrossEntropyLoss(), optimizer, data,
+            epochs=epochs_for(len(index), config["steps"]), batch_size=BATCH_SIZE, progress=False,
+            seed=seed)
+        value = evaluate(model, nn.CrossEntropyLoss(), _DATA["test"],
+                         {"accuracy": accuracy})["accuracy"]
         accuracies[strategy] = round(value, 4)
     print(f"{per_class} per class, seed {seed}: {accuracies}", flush=True)
     return per_class, seed, accuracies
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced budget (<= 30 s)")
-    parser.add_argument("--out", default=None, help="folder for the results (default coursekit/assets)")
-    parser.add_argument("--workers", type=int, default=1, help="processes running (size, seed) pairs")
-    args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    use_single_thread()
-    start = time.process_time()
+    exp = Experiment(__file__, argv, doc=__doc__, add_arguments=lambda parser: parser.add_argument(
+        "--workers", type=int, default=1, help="processes running (size, seed) pairs"))
+    config = QUICK if exp.quick else FULL
     pretrained, accuracy_a = pretrain(config["n_pretrain"], config["pretrain_epochs"])
-    log = [f"pre-trained on {', '.join(CLASSES_A)}: test accuracy {accuracy_a:.3f} "
-           f"({time.process_time() - start:.1f} s CPU)"]
-    print(log[-1], flush=True)
+    exp.say(f"pre-trained on {', '.join(CLASSES_A)}: test accuracy {accuracy_a:.3f} "
+            f"({exp.cpu_seconds():.1f} s CPU)")
     jobs = [(per_class, seed, config, to_arrays(pretrained)) for per_class in config["sizes"]
             for seed in config["seeds"]]
-    if args.workers > 1:  # independent single-threaded runs: the same numbers as one after another
+    # independent single-threaded runs: the same numbers as one after another
+    if exp.args.workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.workers) as pool:
+        with ProcessPoolExecutor(exp.args.workers) as pool:
             outcomes = list(pool.map(_run, jobs))
     else:
         outcomes = [_run(job) for job in jobs]
@@ -142,23 +144,23 @@ def main(argv=None):
         line = f"{per_class} per class: " + ", ".join(
             f"{s} {np.mean(runs[s][str(per_class)]):.3f} ± {np.std(runs[s][str(per_class)]):.3f}"
             for s in STRATEGIES)
-        print(line, flush=True)
-        log.append(line)
-    log.append(f"total {time.process_time() - start:.1f} s CPU")
+        exp.say(line)
+    exp.say(f"total {exp.cpu_seconds():.1f} s CPU", echo=False)
     results = {
-        "classes_a": list(CLASSES_A), "classes_b": list(CLASSES_B), "pretrain_accuracy_a": round(accuracy_a, 4),
-        "sizes": config["sizes"], "strategies": list(STRATEGIES), "test_accuracy": runs,
-        "mean": {s: {k: round(float(np.mean(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES},
-        "std": {s: {k: round(float(np.std(v)), 4) for k, v in runs[s].items()} for s in STRATEGIES},
+        "classes_a": list(CLASSES_A), "classes_b": list(CLASSES_B),
+        "pretrain_accuracy_a": round(accuracy_a, 4), "sizes": config["sizes"],
+        "strategies": list(STRATEGIES), "test_accuracy": runs,
+        "mean": {s: {k: round(float(np.mean(v)), 4) for k, v in runs[s].items()}
+                 for s in STRATEGIES},
+        "std": {s: {k: round(float(np.std(v)), 4) for k, v in runs[s].items()}
+                for s in STRATEGIES},
         "config": {**config, "head_lr": HEAD_LR, "body_lr": BODY_LR, "scratch_lr": SCRATCH_LR,
-                   "batch_size": BATCH_SIZE, "pool_per_class": POOL_PER_CLASS, "pretrain_seed": PRETRAIN_SEED,
-                   "pool_seed": POOL_SEED, "test_seed": TEST_SEED, "threads": 1},
+                   "batch_size": BATCH_SIZE, "pool_per_class": POOL_PER_CLASS,
+                   "pretrain_seed": PRETRAIN_SEED, "pool_seed": POOL_SEED, "test_seed": TEST_SEED,
+                   "threads": 1},
     }
-    command = "python experiments/05_transfer.py" + (" --quick" if args.quick else "")
-    path = save_results("05_transfer", results, script="experiments/05_transfer.py", command=command,
-                        seeds=config["seeds"], log=log, folder=args.out)
-    save_weights("05_transfer_pretrained", to_arrays(pretrained), folder=args.out)
-    print(f"wrote {path}")
+    exp.save(results, seeds=config["seeds"])
+    exp.save_weights(to_arrays(pretrained), name="05_transfer_pretrained")
     return results
 
 

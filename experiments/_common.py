@@ -89,7 +89,7 @@ class Experiment:
         return time.time() - self._wall
 
     def say(self, *lines: str, echo: bool = True) -> None:
-        """Add ``lines`` to the log (stored with the results) and print them (unless ``echo=False``)."""
+        """Add ``lines`` to the log (stored with the results); print them unless ``echo=False``."""
         for line in lines:
             self.log.append(line)
             if echo:

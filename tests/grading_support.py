@@ -248,3 +248,25 @@ def make_assignment(root: Path, name: str, tests_py: str, answer_cells: list[str
     nbformat.write(notebook, folder / f"{name}.ipynb")
     (folder / "tests.py").write_text(tests_py)
     return folder
+
+
+def reference_namespace(solution: Path, assignment: str, skip: tuple[str, ...] = ()) -> dict:
+    """The namespace after a reference solution's code cells, run outside the grader (the
+    chapter tests check its answers directly).
+
+    Check cells (``check(...)``) are left out, and so is every cell whose source contains
+    one of ``skip`` (e.g. a training run that the grading test covers);
+    ``check = checker("<assignment>")`` is removed and the solution markers are dropped.
+    """
+    import nbformat
+
+    namespace: dict = {}
+    for cell in nbformat.read(solution, as_version=4).cells:
+        source = cell.source
+        if cell.cell_type != "code" or source.lstrip().startswith("check(") \
+                or any(marker in source for marker in skip):
+            continue
+        source = source.replace(f'check = checker("{assignment}")', "")
+        source = source.replace(BEGIN_SOLUTION, "").replace(END_SOLUTION, "")
+        exec(compile(source, str(solution), "exec"), namespace)
+    return namespace

@@ -18,6 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from grading_support import reference_namespace
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score, silhouette_score
 
@@ -36,15 +37,7 @@ NUMBER = r"-?\d+\.?\d*"
 def reference():
     """Namespace after the reference solution's code cells, without check cells and
     without q7's training run (the grading test covers it)."""
-    namespace = {}
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
-        source = cell.source
-        if cell.cell_type != "code" or source.lstrip().startswith("check(") or "fit(autoencoder" in source \
-                or "scorer = " in source:
-            continue
-        source = source.replace(f'check = checker("{ASSIGNMENT}")', "")
-        exec(compile(source, str(SOLUTION), "exec"), namespace)
-    return namespace
+    return reference_namespace(SOLUTION, ASSIGNMENT, skip=("fit(autoencoder", "scorer = "))
 
 
 # ------------------------------------------------------------------ reference answers

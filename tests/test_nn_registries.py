@@ -55,9 +55,9 @@ def test_wrong_case_optimizer_gets_the_right_spelling():
 
 def test_race_and_playground_accept_both_spellings():
     from coursekit.viz.optimizers import optimizer_path
-    from coursekit.viz.playground import PlaygroundModel
+    from coursekit.viz.playground import playground_model
 
     gd, _, _ = optimizer_path("quadratic", "GD", steps=5)
     sgd, _, _ = optimizer_path("quadratic", "SGD", steps=5)
     assert np.array_equal(gd, sgd)
-    assert PlaygroundModel(optimizer="GD", n_samples=40).config.optimizer == "SGD"
+    assert playground_model(optimizer="GD", n_samples=40).config.optimizer == "SGD"

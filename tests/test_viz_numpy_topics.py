@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from coursekit.gradcheck import numerical_gradient, rel_error
+from coursekit.nn.mlp import PlaygroundModel, parse_activations, parse_layers
 from coursekit.viz.backprop import backprop_steps
 from coursekit.viz.conv import (
     conv_output_size,
@@ -16,18 +17,12 @@ from coursekit.viz.conv import (
 )
 from coursekit.viz.embedding import nearest_neighbours, pca_2d
 from coursekit.viz.gradient_flow import dead_fraction, layer_statistics
-from coursekit.viz.playground import (
-    PlaygroundModel,
-    neuron_grid,
-    neuron_mosaic,
-    parse_activations,
-    parse_layers,
-)
+from coursekit.viz.playground import neuron_grid, neuron_mosaic, playground_model
 
 
 # ------------------------------------------------------------------ playground
 def test_playground_learns_moons_and_reports_curves():
-    model = PlaygroundModel(dataset="moons", n_samples=200, noise=0.1, layers=(8, 8), lr=0.03, seed=0)
+    model = playground_model(dataset="moons", n_samples=200, noise=0.1, layers=(8, 8), lr=0.03, seed=0)
     assert model.train(60) == 60
     h = model.history
     assert len(h["train_loss"]) == 61 and h["epoch"][-1] == 60
@@ -40,8 +35,8 @@ def test_playground_learns_moons_and_reports_curves():
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 def test_playground_gradients_match_numerical(loss):
-    model = PlaygroundModel(dataset="blobs", n_samples=30, layers=(5, 4), activations=("tanh", "sigmoid"),
-                            loss=loss, l2=0.01, seed=3)
+    model = playground_model(dataset="blobs", n_samples=30, layers=(5, 4),
+                             activations=("tanh", "sigmoid"), loss=loss, l2=0.01, seed=3)
     X, y = model.X_train[:10], model.y_train[:10]
     _, grads = model._gradients(X, y)
     for name in ("W0", "b1", "W2"):
@@ -54,12 +49,12 @@ def test_playground_gradients_match_numerical(loss):
 
 
 def test_playground_divergence_message_names_the_cause():
-    model = PlaygroundModel(dataset="moons", optimizer="SGD", lr=10.0, loss="mse", activations=("relu",))
+    model = playground_model(dataset="moons", optimizer="SGD", lr=10.0, loss="mse", activations=("relu",))
     model.train(30)
     assert model.diverged
     assert "learning rate 10 is too large for SGD" in model.message and "lr ≤ 1" in model.message
     assert model.train(5) == 0  # a diverged model stays stopped until reset
-    calm = PlaygroundModel(dataset="moons", optimizer="Adam", lr=0.01)
+    calm = playground_model(dataset="moons", optimizer="Adam", lr=0.01)
     calm.train(10)
     assert not calm.diverged and calm.message == ""
 
@@ -87,9 +82,19 @@ def test_playground_input_errors():
     with pytest.raises(ValueError, match="one per layer"):
         parse_activations("relu, tanh", 3)
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        PlaygroundModel(optimizer="LBFGS")
+        playground_model(optimizer="LBFGS")
     with pytest.raises(ValueError, match="X must have shape"):
         PlaygroundModel(None, np.zeros((5, 3)), np.zeros(5, dtype=int))
+    with pytest.raises(TypeError, match="needs the data"):  # nn loads no data sets
+        PlaygroundModel(dataset="moons")
+
+
+def test_playground_model_lives_in_nn_and_viz_keeps_the_old_names():
+    import coursekit.viz.playground as old
+
+    assert old.PlaygroundModel is PlaygroundModel and old.parse_layers is parse_layers
+    model = playground_model(dataset="moons", n_samples=40, seed=1)
+    assert isinstance(model, PlaygroundModel) and model.config.dataset == "moons"
 
 
 # ------------------------------------------------------------------ backprop

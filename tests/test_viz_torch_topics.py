@@ -16,6 +16,7 @@ from coursekit.viz.landscape import (
     covering_coords,
     get_weights,
     interpolate_1d,
+    landscape_slice,
     loss_function,
     normalize_direction,
     pca_axis_labels,
@@ -58,6 +59,38 @@ def test_weights_round_trip_and_filter_normalization():
         set_weights(model, w[:-1])
     with pytest.raises(ValueError, match="normalization must be one of"):
         random_direction(model, w, "batch")
+
+
+def test_weight_vectors_are_torchs_parameters_to_vector_and_not_shared():
+    from torch.nn.utils import parameters_to_vector
+
+    from coursekit.train import WeightSnapshots
+
+    model = small_mlp()
+    w = get_weights(model)
+    np.testing.assert_array_equal(w, parameters_to_vector(model.parameters()).detach().numpy())
+    np.testing.assert_array_equal(WeightSnapshots.flat(model), w.astype(np.float32))
+    vector = w + 1.0
+    set_weights(model, vector)
+    vector[:] = 0.0  # the model keeps its own copy
+    np.testing.assert_allclose(get_weights(model), w + 1.0, rtol=1e-6)
+
+
+def test_landscape_slice_random_and_pca():
+    model = small_mlp()
+    X, y = small_data()
+    loss_fn, center = loss_function(X, y), get_weights(model)
+    r = landscape_slice(model, loss_fn, center, resolution=5, span=0.5, seed=2)
+    assert r["Z"].shape == (5, 5) and r["trajectory"] is None and r["path_in_plane"] is None
+    assert r["Z"][2, 2] == pytest.approx(loss_fn(model))  # the middle of the grid is the centre
+    np.testing.assert_allclose(r["coords1"], np.linspace(-0.5, 0.5, 5))
+    path = center + np.outer(np.linspace(1, 0, 4), np.random.default_rng(0).normal(size=center.size))
+    p = landscape_slice(model, loss_fn, center, snapshots=path, directions="pca", resolution=5)
+    assert p["path_in_plane"] == pytest.approx(1.0) and p["labels"][0].startswith("PCA direction 1")
+    with pytest.raises(ValueError, match="needs snapshots"):
+        landscape_slice(model, loss_fn, center, directions="pca")
+    with pytest.raises(ValueError, match="directions must be one of"):
+        landscape_slice(model, loss_fn, center, directions="hessian")
 
 
 def test_interpolation_and_slice_measure_the_loss_at_those_weights():

@@ -6,7 +6,8 @@ import threading
 import numpy as np
 import pytest
 
-from coursekit.viz.gan import ToyGAN, ToyGANConfig, discriminator_surface, modes_covered
+from coursekit.models.toy_gan import ToyGAN, ToyGANConfig, modes_covered
+from coursekit.viz.gan import discriminator_surface
 from coursekit.widgets import GANTrainer
 from coursekit.widgets.base import FigureWidget
 
@@ -86,3 +87,13 @@ def test_toy_gan_validates_and_surface_is_a_probability():
     gan = ToyGAN(ToyGANConfig(pack=2))
     xx, yy, p = discriminator_surface(gan, resolution=11)
     assert xx.shape == yy.shape == p.shape == (11, 11) and ((p > 0) & (p < 1)).all()
+
+
+def test_toy_gan_lives_in_models_and_viz_gan_keeps_the_old_names():
+    import coursekit.models.toy_gan as toy_gan
+    import coursekit.viz.gan as old
+
+    for name in ("ToyGAN", "ToyGANConfig", "modes_covered", "GENERATOR_LOSSES"):
+        assert getattr(old, name) is getattr(toy_gan, name)
+    with pytest.raises(AttributeError):
+        old.NoSuchName  # noqa: B018

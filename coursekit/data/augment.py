@@ -26,8 +26,9 @@ def random_shift(images, max_shift, rng):
     dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, n))
     rows = dy[:, None] + np.arange(h)  # (N, H) source rows per image
     cols = dx[:, None] + np.arange(w)
-    return padded[np.arange(n)[:, None, None, None], np.arange(images.shape[1])[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+    return padded[np.arange(n)[:, None, None, None],
+                  np.arange(images.shape[1])[None, :, None, None], rows[:, None, :, None],
+                  cols[:, None, None, :]]
 
 
 def shift_images(images, dy, dx):
@@ -43,11 +44,13 @@ def shift_images(images, dy, dx):
     dx = np.broadcast_to(np.asarray(dx, dtype=int), (n,))
     if np.abs(dy).max(initial=0) >= h or np.abs(dx).max(initial=0) >= w:
         raise ValueError(f"shifts must be smaller than the image size {(h, w)}, got up to "
-                         f"{int(np.abs(dy).max(initial=0))} rows and {int(np.abs(dx).max(initial=0))} "
+                         f"{int(np.abs(dy).max(initial=0))} rows and "
+                         f"{int(np.abs(dx).max(initial=0))} "
                          f"columns")
     m = max(h, w)
     padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))
     rows = (m - dy)[:, None] + np.arange(h)  # source row of each output row
     cols = (m - dx)[:, None] + np.arange(w)
-    return padded[np.arange(n)[:, None, None, None], np.arange(images.shape[1])[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
+    return padded[np.arange(n)[:, None, None, None],
+                  np.arange(images.shape[1])[None, :, None, None], rows[:, None, :, None],
+                  cols[:, None, None, :]]

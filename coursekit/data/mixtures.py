@@ -9,7 +9,8 @@ from coursekit.data._validate import _check_choice, _check_count, _check_noise
 MIXTURE_LAYOUTS = ("ring", "grid")
 
 
-def gaussian_mixture_modes(n_modes: int = 8, layout: str = "ring", radius: float = 2.0) -> np.ndarray:
+def gaussian_mixture_modes(n_modes: int = 8, layout: str = "ring",
+                           radius: float = 2.0) -> np.ndarray:
     """Centres of the mixture's components, shape (n_modes, 2).
 
     ``layout="ring"``: ``n_modes`` points evenly on a circle of ``radius``;
@@ -23,14 +24,15 @@ def gaussian_mixture_modes(n_modes: int = 8, layout: str = "ring", radius: float
         return radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     side = int(round(np.sqrt(n_modes)))
     if side * side != n_modes:
-        raise ValueError(f"layout 'grid' needs a square number of modes (4, 9, 16, 25), got n_modes={n_modes}")
+        raise ValueError("layout 'grid' needs a square number of modes (4, 9, 16, 25), "
+                         f"got n_modes={n_modes}")
     ticks = np.linspace(-radius, radius, side) if side > 1 else np.zeros(1)
     xx, yy = np.meshgrid(ticks, ticks)
     return np.stack([xx.ravel(), yy.ravel()], axis=1)
 
 
-def make_gaussian_mixture(n_samples: int = 1000, n_modes: int = 8, std: float = 0.05, layout: str = "ring",
-                          radius: float = 2.0, seed: int = 0):
+def make_gaussian_mixture(n_samples: int = 1000, n_modes: int = 8, std: float = 0.05,
+                          layout: str = "ring", radius: float = 2.0, seed: int = 0):
     """Samples of an equal-weight mixture of isotropic Gaussians in 2-D.
 
     Returns ``(X, labels, modes)``: X (n_samples, 2) float, labels (n_samples,) the

@@ -111,7 +111,8 @@ def _shape_mask(name: str, u, v):
     if name == "hexagon":
         return _polygon(u, v, 6)
     if name == "cross":
-        return ((np.abs(u) <= 0.3) & (np.abs(v) <= 0.95)) | ((np.abs(v) <= 0.3) & (np.abs(u) <= 0.95))
+        return (((np.abs(u) <= 0.3) & (np.abs(v) <= 0.95))
+                | ((np.abs(v) <= 0.3) & (np.abs(u) <= 0.95)))
     if name == "crescent":
         return (r2 <= 1.0) & ((u - 0.45) ** 2 + v * v >= 0.78**2)
     if name == "star":  # five points: radius swings between 1 (tips) and 0.45 (notches)
@@ -197,7 +198,8 @@ def _draw(rng, img, fg, names, kinds, cx, cy, radius, angle, canvas_index, windo
     direction = rng.uniform(0, np.pi, size=m)
     strength = rng.uniform(0.0, 0.35, size=m)
     j, r, q = np.nonzero(masks)
-    phase = 2 * np.pi * freq[j] * (u[j, r, q] * np.cos(direction[j]) + v[j, r, q] * np.sin(direction[j]))
+    phase = 2 * np.pi * freq[j] * (u[j, r, q] * np.cos(direction[j])
+                                   + v[j, r, q] * np.sin(direction[j]))
     tint = 1.0 - strength[j] * 0.5 * (1 + np.sin(phase))  # in [0.65, 1]
     owner = canvas_index[j]
     img[owner, oy[j] + r, ox[j] + q] = fg[owner] * tint[:, None]

@@ -31,8 +31,8 @@ import numpy as np
 
 from coursekit.data._validate import _check_choice, _check_count
 
-__all__ = ["CHAR_VOCABULARY", "CORPUS_PACKAGES", "PINNED_SHA256", "TAGS", "TaggingCorpus", "TextCorpus",
-           "char_vocabulary", "decode_chars", "encode_chars", "load_text_corpus",
+__all__ = ["CHAR_VOCABULARY", "CORPUS_PACKAGES", "PINNED_SHA256", "TAGS", "TaggingCorpus",
+           "TextCorpus", "char_vocabulary", "decode_chars", "encode_chars", "load_text_corpus",
            "make_copy_task", "make_tagging_corpus", "normalize_text", "word_tokens"]
 
 CORPUS_PACKAGES = ("sklearn", "numpy", "scipy")
@@ -94,10 +94,10 @@ def load_text_corpus(package: str = "sklearn", n_chars: int | None = None,
 
     Files are the package's ``.py`` sources in sorted path order (tests and vendored code
     left out); in each file the docstrings of the module, classes and functions in line
-    order, each normalized by ``normalize_text``, separated by an empty line. ``n_chars`` keeps only the first ``n_chars``
-    characters (before splitting). ``fractions`` (train, validation, test) split by position,
-    so no sentence of the test part was seen in training. ``sha256`` is the hash of the
-    returned ``text``.
+    order, each normalized by ``normalize_text``, separated by an empty line. ``n_chars``
+    keeps only the first ``n_chars`` characters (before splitting). ``fractions`` (train,
+    validation, test) split by position, so no sentence of the test part was seen in
+    training. ``sha256`` is the hash of the returned ``text``.
     """
     _check_choice("package", package, CORPUS_PACKAGES)
     if n_chars is not None:

@@ -33,10 +33,10 @@ from torch import nn
 
 from coursekit.utils import count_parameters
 
-__all__ = ["ARCHITECTURES", "BasicBlock", "Bottleneck", "DenseBlock", "FineTuned", "InceptionBlock", "alexnet",
-           "build", "count_flops", "count_parameters", "densenet", "flops_by_module", "inception",
-           "from_arrays", "plain_net", "replace_head", "residual_net", "resnet", "to_arrays", "vgg",
-           "weighted_layers"]
+__all__ = ["ARCHITECTURES", "BasicBlock", "Bottleneck", "DenseBlock", "FineTuned", "InceptionBlock",
+           "alexnet", "build", "count_flops", "count_parameters", "densenet", "flops_by_module",
+           "inception", "from_arrays", "plain_net", "replace_head", "residual_net", "resnet",
+           "to_arrays", "vgg", "weighted_layers"]
 
 
 def _check_classes(n_classes):
@@ -129,13 +129,17 @@ class InceptionBlock(nn.Module):
     def __init__(self, c_in, c1, c3_reduce, c3, c5_reduce, c5, c_pool):
         super().__init__()
         self.branch1 = conv_bn_relu(c_in, c1, 1)
-        self.branch3 = nn.Sequential(conv_bn_relu(c_in, c3_reduce, 1), conv_bn_relu(c3_reduce, c3, 3))
-        self.branch5 = nn.Sequential(conv_bn_relu(c_in, c5_reduce, 1), conv_bn_relu(c5_reduce, c5, 5))
-        self.branch_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), conv_bn_relu(c_in, c_pool, 1))
+        self.branch3 = nn.Sequential(conv_bn_relu(c_in, c3_reduce, 1),
+                                     conv_bn_relu(c3_reduce, c3, 3))
+        self.branch5 = nn.Sequential(conv_bn_relu(c_in, c5_reduce, 1),
+                                     conv_bn_relu(c5_reduce, c5, 5))
+        self.branch_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
+                                         conv_bn_relu(c_in, c_pool, 1))
         self.out_channels = c1 + c3 + c5 + c_pool
 
     def forward(self, x):
-        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)], dim=1)
+        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)],
+                         dim=1)
 
 
 @_seeded
@@ -170,7 +174,8 @@ class BasicBlock(nn.Module):
         self.use_shortcut = shortcut
         self.project = None
         if shortcut and (stride != 1 or c_in != c_out):
-            self.project = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            self.project = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                         nn.BatchNorm2d(c_out))
 
     def forward(self, x):
         out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
@@ -190,11 +195,13 @@ class Bottleneck(nn.Module):
         super().__init__()
         mid = max(1, c_out // expansion)
         self.reduce = conv_bn_relu(c_in, mid, 1)
-        self.conv = nn.Sequential(nn.Conv2d(mid, mid, 3, stride, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU())
+        self.conv = nn.Sequential(nn.Conv2d(mid, mid, 3, stride, 1, bias=False),
+                                  nn.BatchNorm2d(mid), nn.ReLU())
         self.expand = nn.Sequential(nn.Conv2d(mid, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
         self.project = None
         if stride != 1 or c_in != c_out:
-            self.project = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            self.project = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                         nn.BatchNorm2d(c_out))
         self.relu = nn.ReLU()
 
     def forward(self, x):
@@ -203,7 +210,8 @@ class Bottleneck(nn.Module):
 
 
 @_seeded
-def resnet(n_classes: int = 10, block: str = "basic", widths=(16, 32, 64), blocks_per_stage: int = 1) -> nn.Module:
+def resnet(n_classes: int = 10, block: str = "basic", widths=(16, 32, 64),
+           blocks_per_stage: int = 1) -> nn.Module:
     """ResNet in miniature: a stride-2 stem, one stage per width (stride 2 between stages), GAP, FC.
 
     block: "basic" (two 3×3 convs) or "bottleneck" (1×1-3×3-1×1, 4× wider outputs).
@@ -246,7 +254,8 @@ class DenseBlock(nn.Module):
 
 def _transition(c_in, c_out):
     # BN-ReLU-1×1 conv to compress the channels, then 2×2 average pooling
-    return nn.Sequential(nn.BatchNorm2d(c_in), nn.ReLU(), nn.Conv2d(c_in, c_out, 1, bias=False), nn.AvgPool2d(2))
+    return nn.Sequential(nn.BatchNorm2d(c_in), nn.ReLU(), nn.Conv2d(c_in, c_out, 1, bias=False),
+                         nn.AvgPool2d(2))
 
 
 @_seeded
@@ -261,8 +270,8 @@ def densenet(n_classes: int = 10, growth: int = 12, layers_per_block: int = 3) -
         if index < 2:
             modules.append(_transition(c, c // 2))
             c //= 2
-    return nn.Sequential(*modules, nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(c, n_classes))
+    return nn.Sequential(*modules, nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(c, n_classes))
 
 
 # ----------------------------------------------------------------------------- degradation twins
@@ -273,7 +282,8 @@ def _twin(n_classes, n, widths, shortcut):
     layers, c_in = [conv_bn_relu(3, widths[0], 3, stride=2)], widths[0]
     for stage, width in enumerate(widths):
         for index in range(n):
-            layers.append(BasicBlock(c_in, width, 2 if stage > 0 and index == 0 else 1, shortcut=shortcut))
+            layers.append(BasicBlock(c_in, width, 2 if stage > 0 and index == 0 else 1,
+                                     shortcut=shortcut))
             c_in = width
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, n_classes))
 
@@ -301,9 +311,11 @@ ARCHITECTURES = {
     "AlexNet": alexnet,
     "VGG": vgg,
     "GoogLeNet (Inception)": inception,
-    "ResNet (basic blocks)": lambda n_classes=10, seed=0: resnet(n_classes, block="basic", seed=seed),
+    "ResNet (basic blocks)": lambda n_classes=10,
+    seed=0: resnet(n_classes, block="basic", seed=seed),
     "ResNet (bottleneck blocks)": lambda n_classes=10, seed=0: resnet(n_classes, block="bottleneck",
-                                                                      widths=(8, 16, 32), seed=seed),
+                                                                      widths=(8, 16, 32),
+                                                                      seed=seed),
     "DenseNet": densenet,
 }
 
@@ -315,6 +327,21 @@ def build(name: str, n_classes: int = 10, seed: int = 0) -> nn.Module:
     return ARCHITECTURES[name](n_classes=n_classes, seed=seed)
 
 
+def _flop_counter(model: nn.Module, input_shape):
+    """A ``FlopCounterMode`` that has counted one forward pass (eval mode, no gradients)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter, torch.no_grad():
+            model(torch.zeros(input_shape))
+    finally:
+        model.train(was_training)
+    return counter
+
+
 def count_flops(model: nn.Module, input_shape=(1, 3, 32, 32)) -> int:
     """FLOPs of one forward pass on a batch of ``input_shape`` (torch's ``FlopCounterMode``).
 
@@ -322,32 +349,12 @@ def count_flops(model: nn.Module, input_shape=(1, 3, 32, 32)) -> int:
     products (Linear) are counted — pooling, activations, normalization and additions
     are not. Runs in eval mode without gradients.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = model.training
-    model.eval()
-    counter = FlopCounterMode(display=False)
-    try:
-        with counter, torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        model.train(was_training)
-    return int(counter.get_total_flops())
+    return int(_flop_counter(model, input_shape).get_total_flops())
 
 
 def flops_by_module(model: nn.Module, input_shape=(1, 3, 32, 32)) -> dict[str, int]:
     """FLOPs of each direct child of ``model`` (same convention as ``count_flops``)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = model.training
-    model.eval()
-    counter = FlopCounterMode(display=False)
-    try:
-        with counter, torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        model.train(was_training)
-    per_module = counter.get_flop_counts()
+    per_module = _flop_counter(model, input_shape).get_flop_counts()
     prefix = type(model).__name__
     return {name: int(sum(per_module.get(f"{prefix}.{name}", {}).values()))
             for name, _ in model.named_children()}

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["gaussian_kl", "VAE", "vae_loss", "train_vae", "evaluate_vae", "Generator", "Discriminator",
-           "train_gan", "Classifier", "train_classifier", "state_to_arrays", "arrays_to_state"]
+__all__ = ["gaussian_kl", "VAE", "vae_loss", "train_vae", "evaluate_vae", "Generator",
+           "Discriminator", "train_gan", "Classifier", "train_classifier", "state_to_arrays",
+           "arrays_to_state"]
 
 N_PIXELS = 64
 
@@ -43,8 +44,8 @@ class VAE(nn.Module):
         self.latent_dim = latent_dim
         self.encoder = nn.Sequential(nn.Linear(N_PIXELS, hidden), nn.ReLU())
         self.mean, self.log_var = nn.Linear(hidden, latent_dim), nn.Linear(hidden, latent_dim)
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, N_PIXELS),
-                                     nn.Sigmoid())
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, N_PIXELS), nn.Sigmoid())
 
     def encode(self, x):
         h = self.encoder(x)
@@ -85,8 +86,8 @@ def evaluate_vae(model, X, n_samples: int = 1, seed: int = 0) -> dict:
     return {"reconstruction": recon, "kl": kl, "elbo": -(recon + kl)}
 
 
-def train_vae(X_train, X_test=None, latent_dim: int = 4, beta: float = 1.0, epochs: int = 40, lr: float = 3e-3,
-              batch_size: int = 64, seed: int = 0, autoencoder: bool = False):
+def train_vae(X_train, X_test=None, latent_dim: int = 4, beta: float = 1.0, epochs: int = 40,
+              lr: float = 3e-3, batch_size: int = 64, seed: int = 0, autoencoder: bool = False):
     """Train a ``VAE`` with Adam; return ``(model, history)``.
 
     history has per epoch ``"epoch"``, ``"train_loss"`` and, with ``X_test``,
@@ -98,7 +99,8 @@ def train_vae(X_train, X_test=None, latent_dim: int = 4, beta: float = 1.0, epoc
     model = VAE(latent_dim)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     X = torch.as_tensor(X_train, dtype=torch.float32)
-    history = {"epoch": [], "train_loss": [], "test_elbo": [], "test_reconstruction": [], "test_kl": []}
+    history = {"epoch": [], "train_loss": [], "test_elbo": [], "test_reconstruction": [],
+               "test_kl": []}
     for epoch in range(1, epochs + 1):
         total = 0.0
         for batch in torch.randperm(len(X)).split(batch_size):
@@ -129,8 +131,8 @@ class Generator(nn.Module):
         super().__init__()
         self.latent_dim, self.n_classes = latent_dim, n_classes
         self.net = nn.Sequential(nn.Linear(latent_dim + n_classes, hidden), nn.LeakyReLU(0.2),
-                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, N_PIXELS),
-                                 nn.Sigmoid())
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, N_PIXELS), nn.Sigmoid())
 
     def forward(self, z, labels=None):
         if self.n_classes:
@@ -153,8 +155,9 @@ class Discriminator(nn.Module):
         return self.net(x)[:, 0]
 
 
-def train_gan(X, y=None, conditional: bool = False, steps: int = 2500, latent_dim: int = 16, hidden: int = 128,
-              lr: float = 1e-3, batch_size: int = 64, seed: int = 0, snapshot_at=(), n_snapshot: int = 40):
+def train_gan(X, y=None, conditional: bool = False, steps: int = 2500, latent_dim: int = 16,
+              hidden: int = 128, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+              snapshot_at=(), n_snapshot: int = 40):
     """Alternating training with the non-saturating generator loss; return ``(G, D, history)``.
 
     ``conditional``: G and D both see the one-hot label ``y``. history: ``"step"``,
@@ -215,7 +218,8 @@ class Classifier(nn.Module):
         return self.net(x)
 
 
-def train_classifier(X_train, y_train, epochs: int = 60, lr: float = 3e-3, seed: int = 0) -> Classifier:
+def train_classifier(X_train, y_train, epochs: int = 60, lr: float = 3e-3,
+                     seed: int = 0) -> Classifier:
     """An MLP classifier trained with Adam and cross-entropy (weight decay 1e-4)."""
     torch.manual_seed(seed)
     model = Classifier()

@@ -5,7 +5,8 @@ Every operation creates a new :class:`Tensor` that remembers its inputs and a
 output, add each input's share to ``input.grad``. ``backward()`` visits the graph
 in reverse topological order so every node's gradient is complete before it is
 passed on. Broadcasting is supported: a gradient is summed over the axes an input
-was broadcast along. :func:`coursekit.viz.graph.draw_graph` draws the graph with values and gradients.
+was broadcast along. :func:`coursekit.viz.graph.draw_graph` draws the graph with values and
+gradients.
 
 Example::
 
@@ -105,9 +106,12 @@ class Tensor:
         inner_a, inner_b = self.shape[-1], other.shape[0] if other.ndim == 1 else other.shape[-2]
         if inner_a != inner_b:
             raise ValueError(
-                f"a @ b needs a's last dimension to equal b's {'only' if other.ndim == 1 else 'second-to-last'} "
-                f"dimension; got a shape {self.shape} ({inner_a}) and b shape {other.shape} ({inner_b})"
-                + ("; did you mean a @ b.T?" if other.ndim >= 2 and other.shape[-1] == inner_a else ""))
+                "a @ b needs a's last dimension to equal b's "
+                f"{'only' if other.ndim == 1 else 'second-to-last'} "
+                f"dimension; got a shape {self.shape} ({inner_a}) and b shape {other.shape} "
+                f"({inner_b})"
+                + ("; did you mean a @ b.T?" if other.ndim >= 2 and other.shape[-1] == inner_a
+                   else ""))
         out = Tensor(self.data @ other.data, (self, other), "@")
 
         def _backward():

@@ -50,7 +50,8 @@ def _as_boxes(name, boxes):
 def _as_scores(name, scores, n):
     s = as_float_array(name, scores).reshape(-1) if np.size(scores) else np.zeros(0)
     if s.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one per box, got shape {np.shape(scores)}")
+        raise ValueError(f"{name} must have shape ({n},), one per box, "
+                         f"got shape {np.shape(scores)}")
     return s
 
 
@@ -325,7 +326,8 @@ def precision_recall_curve(scores, is_tp, n_ground_truth):
     s = as_float_array("scores", scores).reshape(-1)
     tp = np.asarray(is_tp, dtype=bool).reshape(-1)
     if tp.shape != s.shape:
-        raise ValueError(f"scores and is_tp must have the same length, got {s.shape} and {tp.shape}")
+        raise ValueError("scores and is_tp must have the same length, "
+                         f"got {s.shape} and {tp.shape}")
     if n_ground_truth < 0:
         raise ValueError(f"n_ground_truth must be >= 0, got {n_ground_truth}")
     order = np.argsort(-s, kind="stable")
@@ -346,7 +348,8 @@ def average_precision(recall, precision):
     r = as_float_array("recall", recall).reshape(-1)
     p = as_float_array("precision", precision).reshape(-1)
     if r.shape != p.shape:
-        raise ValueError(f"recall and precision must have the same length, got {r.shape}, {p.shape}")
+        raise ValueError("recall and precision must have the same length, "
+                         f"got {r.shape}, {p.shape}")
     if r.size == 0:
         return 0.0
     mrec = np.concatenate([[0.0], r, [1.0]])

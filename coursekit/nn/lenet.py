@@ -75,7 +75,8 @@ class LeNet:
         c_out, flat_shape = caches[4]
         dh, grads["fc3_w"], grads["fc3_b"] = linear_backward(dscores, c_out)
         for fc, (c_fc, c_relu) in zip(("fc2", "fc1"), (caches[3], caches[2])):
-            dh, grads[f"{fc}_w"], grads[f"{fc}_b"] = linear_backward(relu_backward(dh, c_relu), c_fc)
+            dh, grads[f"{fc}_w"], grads[f"{fc}_b"] = linear_backward(relu_backward(dh, c_relu),
+                                                                     c_fc)
         dh = dh.reshape(flat_shape)
         for conv, (c_conv, c_relu, c_pool) in zip(("conv2", "conv1"), (caches[1], caches[0])):
             dh = relu_backward(maxpool2d_backward(dh, c_pool), c_relu)

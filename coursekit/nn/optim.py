@@ -292,8 +292,10 @@ OPTIMIZERS = {
     "AdaGrad": OptimizerSpec(lambda p, lr, **h: AdaGrad(p, lr=_lr(lr, 0.01)), "adaptive"),
     "RMSprop": OptimizerSpec(
         lambda p, lr, alpha, **h: RMSprop(p, lr=_lr(lr, 0.01), alpha=alpha), "adaptive"),
-    "AdaDelta": OptimizerSpec(lambda p, lr, rho, **h: AdaDelta(p, lr=_lr(lr, 1.0), rho=rho), "no_lr"),
-    "Adam": OptimizerSpec(lambda p, lr, betas, **h: Adam(p, lr=_lr(lr, 1e-3), betas=betas), "adaptive"),
+    "AdaDelta": OptimizerSpec(lambda p, lr, rho, **h: AdaDelta(p, lr=_lr(lr, 1.0), rho=rho),
+                              "no_lr"),
+    "Adam": OptimizerSpec(lambda p, lr, betas, **h: Adam(p, lr=_lr(lr, 1e-3), betas=betas),
+                          "adaptive"),
 }
 
 #: Other spellings accepted for a registry name. On an exact gradient (a 2-D surface)

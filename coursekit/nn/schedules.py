@@ -91,7 +91,8 @@ class CosineAnnealing(Schedule):
 
     def __call__(self, step):
         t = _check_step(step)
-        return self.min_lr + (self.lr - self.min_lr) * (1 + math.cos(math.pi * t / self.total_steps)) / 2
+        cosine = (1 + math.cos(math.pi * t / self.total_steps)) / 2
+        return self.min_lr + (self.lr - self.min_lr) * cosine
 
 
 class CosineWarmRestarts(Schedule):

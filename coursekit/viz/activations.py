@@ -133,7 +133,8 @@ def plot_activation(ax, name: str, x, alpha: float = 0.1, threshold: float = 0.0
     y, dy = activation_curve(name, x, alpha)
     regions = gradient_regions(x, dy, threshold)
     for a, b in regions["dead"]:
-        ax.axvspan(a, b, color="0.6", alpha=0.25, lw=0, label="dead: f'(x) = 0" if a == regions["dead"][0][0] else None)
+        ax.axvspan(a, b, color="0.6", alpha=0.25, lw=0,
+                   label="dead: f'(x) = 0" if a == regions["dead"][0][0] else None)
     for k, (a, b) in enumerate(regions["saturated"]):
         ax.axvspan(a, b, color="tab:orange", alpha=0.15, lw=0,
                    label=f"saturated: |f'(x)| < {threshold:.3g}" if k == 0 else None)

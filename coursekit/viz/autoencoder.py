@@ -43,7 +43,8 @@ def retrieve(vectors, query, k: int = 5, metric: str = "euclidean", exclude: int
     if not 1 <= k <= available:
         raise ValueError(f"k must be between 1 and {available}, got {k}")
     # The query becomes item n of the stacked set; its neighbours there are the answer.
-    order, scores = nearest_neighbours(np.vstack([vectors, query]), n, k=min(n, k + 1), metric=metric)
+    order, scores = nearest_neighbours(np.vstack([vectors, query]), n, k=min(n, k + 1),
+                                       metric=metric)
     keep = order != exclude if exclude is not None else np.ones(len(order), bool)
     return order[keep][:k], scores[keep][:k]
 

@@ -61,7 +61,8 @@ def backprop_steps(network: dict | None = None) -> list:
     if network:
         unknown = set(network) - set(DEFAULT_NETWORK)
         if unknown:
-            raise ValueError(f"unknown network keys {sorted(unknown)}; allowed: {sorted(DEFAULT_NETWORK)}")
+            raise ValueError(f"unknown network keys {sorted(unknown)}; allowed: "
+                             f"{sorted(DEFAULT_NETWORK)}")
         net.update({k: float(v) for k, v in network.items()})
     s = lambda v: float(sigmoid(np.array(v)))
     steps = []
@@ -85,8 +86,8 @@ def backprop_steps(network: dict | None = None) -> list:
         add(f"net_{o}", "forward", rf"$net_{{{o}}} = {wa} \cdot h_1 + {wb} \cdot h_2 + b_2$",
             f"{net[wa]:g}·{v['h1']:.6f} + {net[wb]:g}·{v['h2']:.6f} + {net['b2']:g} = {net_value:.6f}",
             net_value, ("h1", "h2", o, wa, wb))
-        add(o, "forward", rf"${o} = \sigma(net_{{{o}}})$", f"σ({net_value:.6f}) = {s(net_value):.6f}",
-            s(net_value), (o,))
+        add(o, "forward", rf"${o} = \sigma(net_{{{o}}})$",
+            f"σ({net_value:.6f}) = {s(net_value):.6f}", s(net_value), (o,))
     e1 = 0.5 * (net["t1"] - v["o1"]) ** 2
     e2 = 0.5 * (net["t2"] - v["o2"]) ** 2
     add("E", "forward", r"$E = \frac{1}{2}(t_1 - o_1)^2 + \frac{1}{2}(t_2 - o_2)^2$",
@@ -105,7 +106,8 @@ def backprop_steps(network: dict | None = None) -> list:
             rf"$\frac{{\partial E}}{{\partial {w}}} = \delta_{{{o}}} \cdot \frac{{\partial net_{{{o}}}}}{{\partial {w}}} = \delta_{{{o}}} \cdot {h}$",
             f"{v[f'delta_{o}']:.6f} · {v[h]:.6f} = {grad:.6f}", grad, (h, o, w))
     # backward pass: hidden layer (uses the output weights before the update)
-    for h, (wa, oa), (wb, ob) in (("h1", ("w5", "o1"), ("w7", "o2")), ("h2", ("w6", "o1"), ("w8", "o2"))):
+    for h, (wa, oa), (wb, ob) in (("h1", ("w5", "o1"), ("w7", "o2")),
+                                  ("h2", ("w6", "o1"), ("w8", "o2"))):
         upstream = v[f"delta_{oa}"] * net[wa] + v[f"delta_{ob}"] * net[wb]
         add(f"dE/d{h}", "backward",
             rf"$\frac{{\partial E}}{{\partial {h}}} = \delta_{{{oa}}} \cdot {wa} + \delta_{{{ob}}} \cdot {wb}$",
@@ -146,7 +148,8 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
     for w, a, b in EDGES:
         (xa, ya), (xb, yb) = NODES[a], NODES[b]
         hot = w in now.highlight
-        ax.plot([xa, xb], [ya, yb], color="tab:red" if hot else "0.6", lw=2.5 if hot else 1.0, zorder=1)
+        ax.plot([xa, xb], [ya, yb], color="tab:red" if hot else "0.6", lw=2.5 if hot else 1.0,
+                zorder=1)
         if ya == yb:
             lx, ly = (xa + xb) / 2, ya + 0.16 if ya > 0 else ya - 0.2
         else:  # crossing edges: label near their start so the two labels stay apart
@@ -156,8 +159,10 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
             label += f"\n∂E/∂{w}={known[f'dE/d{w}']:.6f}"
         if f"{w}_new" in known:
             label += f"\n→ {known[f'{w}_new']:.6f}"
-        ax.text(lx, ly, label, fontsize=6.5, ha="center", va="center", color="tab:red" if hot else "k",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}, zorder=3)
+        ax.text(lx, ly, label, fontsize=6.5, ha="center", va="center",
+                color="tab:red" if hot else "k",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+                zorder=3)
     for name, (x, y) in NODES.items():
         hot = name in now.highlight
         ax.add_patch(_circle(x, y, hot))
@@ -166,17 +171,19 @@ def plot_network(ax, steps: list, current: int, network: dict | None = None):
         ax.text(x, y, text, ha="center", va="center", fontsize=7, zorder=5)
         delta = known.get(f"delta_{name}")
         if delta is not None:
-            ax.text(x, y - 0.22, f"δ={delta:.6f}", ha="center", va="top", fontsize=6.5, color="tab:purple")
+            ax.text(x, y - 0.22, f"δ={delta:.6f}", ha="center", va="top", fontsize=6.5,
+                    color="tab:purple")
     for name, x, value in (("b1", 1.6, net["b1"]), ("b2", 3.2, net["b2"])):
         ax.text(x, 1.4, f"{name} = {value:g}", ha="center", fontsize=7, color="0.3")
     if "E" in known:
-        ax.text(3.55, 0.5, f"E = {known['E']:.6f}\n(t1 = {net['t1']:g}, t2 = {net['t2']:g})", fontsize=7,
-                ha="left", va="center")
+        ax.text(3.55, 0.5, f"E = {known['E']:.6f}\n(t1 = {net['t1']:g}, t2 = {net['t2']:g})",
+                fontsize=7, ha="left", va="center")
     ax.set_xlim(-0.3, 4.5)
     ax.set_ylim(-0.45, 1.6)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(f"step {current + 1}/{len(steps)} ({now.phase}): {now.formula}\n{now.numbers}", fontsize=8)
+    ax.set_title(f"step {current + 1}/{len(steps)} ({now.phase}): {now.formula}\n{now.numbers}",
+                 fontsize=8)
     return ax
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["KERNEL_PRESETS", "parse_kernel", "conv_output_size", "output_size_formula", "convolve",
-           "window_products", "receptive_field", "layer_stack", "stack_output_sizes", "unit_footprint",
-           "plot_image", "plot_grid_values", "plot_unit_footprint",
-           "plot_sliding_step", "plot_receptive_field"]
+           "window_products", "receptive_field", "layer_stack", "stack_output_sizes",
+           "unit_footprint", "plot_image", "plot_grid_values", "plot_unit_footprint",
+           "plot_sliding_step", "plot_receptive_field", "step_equation"]
 
 KERNEL_PRESETS = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
@@ -56,11 +56,13 @@ def parse_kernel(text: str) -> np.ndarray:
         values.append(parsed)
     widths = {len(row) for row in values}
     if len(widths) != 1:
-        raise ValueError(f"every kernel row needs the same number of values, got row lengths {[len(r) for r in values]}")
+        raise ValueError("every kernel row needs the same number of values, got row lengths "
+                         f"{[len(r) for r in values]}")
     return np.array(values, dtype=float)
 
 
-def conv_output_size(n: int, kernel_size: int, *, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+def conv_output_size(n: int, kernel_size: int, *, padding: int = 0, stride: int = 1,
+                     dilation: int = 1) -> int:
     """⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 (torch's formula; d = 1 gives ⌊(n + 2p − k)/s⌋ + 1).
 
     ``coursekit.nn.functional.conv_output_size`` (the one definition; keyword-only
@@ -76,17 +78,20 @@ def conv_output_size(n: int, kernel_size: int, *, padding: int = 0, stride: int 
     return int(size)
 
 
-def output_size_formula(n: int, kernel_size: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
+def output_size_formula(n: int, kernel_size: int, padding: int = 0, stride: int = 1,
+                        dilation: int = 1) -> str:
     """The output-size formula with the current numbers filled in (plain text)."""
     out = conv_output_size(n, kernel_size, padding=padding, stride=stride, dilation=dilation)
     if dilation == 1:
         return f"⌊(n + 2p − k) / s⌋ + 1 = ⌊({n} + 2·{padding} − {kernel_size}) / {stride}⌋ + 1 = {out}"
     k_eff = dilation * (kernel_size - 1) + 1
-    return (f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{padding} − {dilation}·{kernel_size - 1} − 1)"
+    return (f"⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{padding} − "
+            f"{dilation}·{kernel_size - 1} − 1)"
             f" / {stride}⌋ + 1 = {out}   (effective kernel {k_eff})")
 
 
-def convolve(image, kernel, stride: int = 1, padding: int = 0, dilation: int = 1, bias: float = 0.0):
+def convolve(image, kernel, stride: int = 1, padding: int = 0, dilation: int = 1,
+             bias: float = 0.0):
     """One grey image (H, W) convolved with one kernel (k, k) -> (H_out, W_out).
 
     Uses ``coursekit.nn.functional.conv2d_forward`` with NCHW shapes (1, 1, H, W).
@@ -159,18 +164,18 @@ def plot_image(ax, image, title=None, cmap="gray", symmetric=False):
     image = np.asarray(image)
     if symmetric:
         bound = max(float(np.percentile(np.abs(image), 99)), 1e-12)
-        shown = ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+        ax.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
     else:
         low, high = (float(v) for v in np.percentile(image, [1, 99]))
         if high <= low:
             low, high = float(image.min()), float(image.max()) + 1e-12
-        shown = ax.imshow(image, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+        ax.imshow(image, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=9)
-    return shown
+    return ax
 
 
 def plot_grid_values(ax, values, title=None, cmap="Blues", fmt="{:.2g}", highlight=None, vmin=None,
@@ -199,26 +204,37 @@ def _rectangle(x, y, w, h, color, lw=2.0):
 
 def plot_sliding_step(ax_input, ax_output, image, kernel, out_row, out_col, stride=1, padding=0,
                       dilation=1):
-    """Input (padded, window outlined, values shown) and the output filled up to (out_row, out_col)."""
+    """Input (padded, window outlined, values shown) and the output filled up to (out_row, out_col).
+
+    Returns ``(ax_input, ax_output)``; ``step_equation`` gives the sum as text."""
     image = np.asarray(image, dtype=float)
     step = window_products(image, kernel, out_row, out_col, stride, padding, dilation)
     padded = np.pad(image, padding)
     mask = np.zeros(padded.shape, dtype=bool)
     mask[step["rows"], step["cols"]] = True
     plot_grid_values(ax_input, padded, title="input (padding in grey)" if padding else "input",
-                     cmap="Greys", highlight=mask, fmt="{:.0f}", vmin=padded.min() - 1, vmax=padded.max() * 2 + 1)
+                     cmap="Greys", highlight=mask, fmt="{:.0f}", vmin=padded.min() - 1,
+                     vmax=padded.max() * 2 + 1)
     if padding:
-        ax_input.add_patch(_rectangle(padding - 0.5, padding - 0.5, image.shape[1], image.shape[0], "0.4", 1.0))
+        ax_input.add_patch(_rectangle(padding - 0.5, padding - 0.5, image.shape[1], image.shape[0],
+                                      "0.4", 1.0))
     output = convolve(image, kernel, stride, padding, dilation)
     shown = np.full(output.shape, np.nan)
     flat_index = out_row * output.shape[1] + out_col
     shown.ravel()[: flat_index + 1] = output.ravel()[: flat_index + 1]
     current = np.zeros(output.shape, dtype=bool)
     current[out_row, out_col] = True
-    plot_grid_values(ax_output, shown, title="output", cmap="Oranges", highlight=current, fmt="{:.0f}",
-                     vmin=np.nanmin(output) - 1, vmax=np.nanmax(output) * 2 + 1)
+    plot_grid_values(ax_output, shown, title="output", cmap="Oranges", highlight=current,
+                     fmt="{:.0f}", vmin=np.nanmin(output) - 1, vmax=np.nanmax(output) * 2 + 1)
+    return ax_input, ax_output
+
+
+def step_equation(image, kernel, out_row: int, out_col: int, stride: int = 1, padding: int = 0,
+                  dilation: int = 1) -> str:
+    """The sum behind output pixel (out_row, out_col) as text: ``"out[0, 1] = 1·0 + ... = 4"``."""
+    step = window_products(image, kernel, out_row, out_col, stride, padding, dilation)
     terms = " + ".join(f"{v:g}·{k:g}" for v, k in zip(step["values"].ravel(), np.asarray(kernel).ravel()))
-    return step, f"out[{out_row}, {out_col}] = {terms} = {step['total']:g}"
+    return f"out[{out_row}, {out_col}] = {terms} = {step['total']:g}"
 
 
 def plot_receptive_field(ax, layers, input_size: int | None = None):
@@ -247,7 +263,7 @@ def plot_receptive_field(ax, layers, input_size: int | None = None):
     ax.set_title(f"receptive field after {len(layers)} layer(s): {largest}×{largest}", fontsize=9)
     ax.set_xlabel("input (one square = one pixel)", fontsize=9)
     ax.legend(fontsize=9, loc="lower left", framealpha=0.8)
-    return fields
+    return ax
 
 
 # ------------------------------------------------- which input pixels feed one unit
@@ -277,7 +293,8 @@ def layer_stack(n_layers: int, kernel_size: int = 3, stride: int = 1, dilation: 
         layers.append({"kind": "conv", "kernel_size": int(kernel_size), "stride": int(stride),
                        "dilation": int(dilation), "padding": int(pad)})
         if pooling == "after every layer" or (pooling == "after every 2nd layer" and index % 2 == 1):
-            layers.append({"kind": "pool", "kernel_size": 2, "stride": 2, "dilation": 1, "padding": 0})
+            layers.append({"kind": "pool", "kernel_size": 2, "stride": 2, "dilation": 1,
+                           "padding": 0})
     return layers
 
 
@@ -288,10 +305,11 @@ def stack_output_sizes(layers, input_size: int) -> list:
 
     sizes, n = [], int(input_size)
     for index, layer in enumerate(layers):
-        n = nn_conv_output_size(n, layer["kernel_size"], stride=layer["stride"], padding=layer["padding"],
-                                dilation=layer["dilation"])
+        n = nn_conv_output_size(n, layer["kernel_size"], stride=layer["stride"],
+                                padding=layer["padding"], dilation=layer["dilation"])
         if n < 1:
-            raise ValueError(f"layer {index + 1} ({layer['kind']} {layer['kernel_size']}×{layer['kernel_size']}) "
+            raise ValueError(f"layer {index + 1} ({layer['kind']} "
+                             f"{layer['kernel_size']}×{layer['kernel_size']}) "
                              f"leaves no output on a {input_size}×{input_size} input; use fewer layers, "
                              f"'same' padding or a larger input")
         sizes.append(int(n))
@@ -334,8 +352,9 @@ def unit_footprint(layers, input_size: int, unit) -> dict:
     field = receptive_field([(layer["kernel_size"], layer["stride"], layer["dilation"]) for layer in layers])[-1]
     hit_rows, hit_cols = np.flatnonzero(along_rows), np.flatnonzero(along_cols)
     return {"counts": counts, "rows": (int(hit_rows[0]), int(hit_rows[-1])),
-            "cols": (int(hit_cols[0]), int(hit_cols[-1])), "n_pixels": int(np.count_nonzero(counts)),
-            "size": field["size"], "jump": field["jump"], "output_sizes": sizes}
+            "cols": (int(hit_cols[0]), int(hit_cols[-1])),
+            "n_pixels": int(np.count_nonzero(counts)), "size": field["size"], "jump": field["jump"],
+            "output_sizes": sizes}
 
 
 def plot_unit_footprint(ax, footprint, title=None):
@@ -343,8 +362,8 @@ def plot_unit_footprint(ax, footprint, title=None):
     the box spanned by the pixels that feed it."""
     counts = footprint["counts"]
     shown = np.where(counts > 0, counts, np.nan)
-    image = ax.imshow(shown, cmap="viridis", interpolation="nearest",
-                      extent=(-0.5, counts.shape[1] - 0.5, counts.shape[0] - 0.5, -0.5))
+    ax.imshow(shown, cmap="viridis", interpolation="nearest",
+              extent=(-0.5, counts.shape[1] - 0.5, counts.shape[0] - 0.5, -0.5))
     ax.set_facecolor("0.93")
     (r0, r1), (c0, c1) = footprint["rows"], footprint["cols"]
     ax.add_patch(_rectangle(c0 - 0.5, r0 - 0.5, c1 - c0 + 1, r1 - r0 + 1, "tab:red", 1.5))
@@ -355,4 +374,4 @@ def plot_unit_footprint(ax, footprint, title=None):
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=10)
-    return image
+    return ax

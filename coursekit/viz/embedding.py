@@ -76,7 +76,8 @@ def plot_embedding(ax, coords, labels=None, highlight: int | None = None, neighb
                cmap="tab10" if colors is not None else None, alpha=0.7, linewidths=0)
     if labels is not None and annotate and len(coords) <= 60:
         for (x, y), label in zip(coords, labels):
-            ax.annotate(str(label), (x, y), fontsize=7, alpha=0.8, xytext=(2, 2), textcoords="offset points")
+            ax.annotate(str(label), (x, y), fontsize=7, alpha=0.8, xytext=(2, 2),
+                        textcoords="offset points")
     if highlight is not None:
         cx, cy = coords[highlight]
         if neighbours is not None:

@@ -13,7 +13,8 @@ import numpy as np
 
 from coursekit.viz.latent import tile_images
 
-__all__ = ["named_layers", "feature_maps", "layer_filters", "normalize_maps", "maps_mosaic", "plot_maps"]
+__all__ = ["named_layers", "feature_maps", "layer_filters", "normalize_maps", "maps_mosaic",
+           "plot_maps"]
 
 SCALES = ("per_map", "per_layer")
 
@@ -110,7 +111,8 @@ def maps_mosaic(maps, scale: str = "per_map", n_columns: int | None = None) -> n
 
 def plot_maps(ax, maps, scale: str = "per_map", title=None, cmap="magma", n_columns=None):
     """Draw maps (C, H, W) as a grid on one Axes."""
-    ax.imshow(maps_mosaic(maps, scale, n_columns), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(maps_mosaic(maps, scale, n_columns), cmap=cmap, vmin=0, vmax=1,
+              interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)

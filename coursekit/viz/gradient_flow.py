@@ -50,8 +50,8 @@ def init_weight(name: str, shape, rng, activation: str = "relu") -> np.ndarray:
     return init.orthogonal(shape, gain=activation_gain(activation), rng=rng)
 
 
-def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh", init: str = "xavier",
-                     n_samples: int = 256, seed: int = 0) -> dict:
+def layer_statistics(depth: int = 10, width: int = 64, activation: str = "tanh",
+                     init: str = "xavier", n_samples: int = 256, seed: int = 0) -> dict:
     """Forward and backward statistics of a ``depth``-layer MLP.
 
     Returns a dict of per-layer lists/arrays (index 0 = first layer):
@@ -148,9 +148,12 @@ def plot_norms(ax, stats: dict, title="gradient and activation scale per layer")
     """Per-layer ‖∂L/∂W‖, ‖∂L/∂x‖ and activation std on a log axis."""
     layers = np.arange(1, len(stats["weight_grad_norm"]) + 1)
     floor = 1e-30  # zero gradients (zero init) cannot be drawn on a log axis
-    ax.semilogy(layers, np.maximum(stats["weight_grad_norm"], floor), "o-", label=r"$\|\partial L/\partial W_l\|$")
-    ax.semilogy(layers, np.maximum(stats["input_grad_norm"], floor), "s--", label=r"$\|\partial L/\partial x_l\|$")
-    ax.semilogy(layers, np.maximum(stats["activation_std"], floor), "^:", label="std of activations")
+    ax.semilogy(layers, np.maximum(stats["weight_grad_norm"], floor), "o-",
+                label=r"$\|\partial L/\partial W_l\|$")
+    ax.semilogy(layers, np.maximum(stats["input_grad_norm"], floor), "s--",
+                label=r"$\|\partial L/\partial x_l\|$")
+    ax.semilogy(layers, np.maximum(stats["activation_std"], floor), "^:",
+                label="std of activations")
     ax.set_xlabel("layer")
     ax.set_ylabel("magnitude (log scale)")
     ax.set_title(title, fontsize=10)

@@ -22,7 +22,8 @@ much of the path the picture shows.
 
 Compute: ``get_weights``, ``set_weights``, ``random_direction``,
 ``trajectory_directions``, ``plane_fraction``, ``covering_coords``,
-``loss_function``, ``interpolate_1d``, ``slice_2d``, ``project_trajectory``.
+``loss_function``, ``interpolate_1d``, ``slice_2d``, ``project_trajectory``,
+``landscape_slice`` (a whole slice, as the LossLandscape widget shows it).
 Draw: ``plot_interpolation``, ``plot_slice``, ``pca_axis_labels``.
 """
 
@@ -31,8 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "NORMALIZATIONS", "get_weights", "set_weights", "normalize_direction", "random_direction", "trajectory_directions",
-    "plane_fraction", "covering_coords", "loss_function", "interpolate_1d", "slice_2d", "project_trajectory",
+    "NORMALIZATIONS", "DIRECTIONS", "landscape_slice", "get_weights", "set_weights",
+    "normalize_direction", "random_direction", "trajectory_directions", "plane_fraction",
+    "covering_coords", "loss_function", "interpolate_1d", "slice_2d", "project_trajectory",
     "plot_interpolation", "plot_slice", "pca_axis_labels",
 ]
 
@@ -41,25 +43,26 @@ NORMALIZATIONS = ("filter", "layer", "none")
 
 def get_weights(model) -> np.ndarray:
     """All parameters of ``model`` as one flat float64 vector (the layout of
-    ``coursekit.train.WeightSnapshots``: ``model.parameters()`` order, row-major)."""
-    import torch
+    ``coursekit.train.WeightSnapshots``: ``model.parameters()`` order, row-major;
+    ``torch.nn.utils.parameters_to_vector``)."""
+    from torch.nn.utils import parameters_to_vector
 
-    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).cpu().numpy().astype(float)
+    return parameters_to_vector(model.parameters()).detach().cpu().numpy().astype(float)
 
 
 def set_weights(model, vector) -> None:
-    """Load a flat weight vector into ``model`` in place."""
+    """Load a flat weight vector into ``model`` in place (``vector_to_parameters``)."""
     import torch
+    from torch.nn.utils import vector_to_parameters
 
     vector = np.asarray(vector)
-    n = sum(p.numel() for p in model.parameters())
+    parameters = list(model.parameters())
+    n = sum(p.numel() for p in parameters)
     if vector.shape != (n,):
         raise ValueError(f"weight vector must have shape ({n},) for this model, got {vector.shape}")
-    start = 0
+    # torch.tensor copies: the parameters must not share memory with the caller's array
     with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.from_numpy(vector[start:start + p.numel()].reshape(p.shape)).to(p.dtype))
-            start += p.numel()
+        vector_to_parameters(torch.tensor(vector, dtype=parameters[0].dtype), parameters)
 
 
 def _pieces(model, vector):
@@ -97,7 +100,8 @@ def normalize_direction(model, direction, weights, normalization: str = "filter"
     return direction
 
 
-def random_direction(model, weights=None, normalization: str = "filter", seed: int = 0) -> np.ndarray:
+def random_direction(model, weights=None, normalization: str = "filter",
+                     seed: int = 0) -> np.ndarray:
     """A random Gaussian direction in weight space (flat vector), normalized as chosen.
 
     ``weights`` (default: the model's current weights) sets the scale used by
@@ -244,6 +248,57 @@ def slice_2d(model, loss_fn, center, d1, d2, coords1=None, coords2=None) -> np.n
     return Z
 
 
+#: Directions of a 2-D slice: "random" (two random directions, normalized as chosen: Li et
+#: al.'s slices) or "pca" (the top-2 PCA directions of the training path, Li et al. section 7).
+DIRECTIONS = ("random", "pca")
+
+
+def landscape_slice(model, loss_fn, center, *, snapshots=None, directions: str = "random",
+                    normalization: str = "filter", span: float = 1.0, resolution: int = 21,
+                    seed: int = 0) -> dict:
+    """The loss on a plane through ``center`` (flat weights), with the training path on it.
+
+    directions "random": two random directions (seeds ``seed`` and ``seed + 1000``)
+    normalized by ``normalization``, coordinates in ``[-span, span]``; "pca": the top-2
+    PCA directions of ``snapshots`` ((n >= 2, n_weights) flat weights along training),
+    coordinates covering the projected path, zoomed by ``span`` about its middle (1 = the
+    path plus a margin). ``resolution`` grid points per axis (``resolution²`` losses).
+
+    Returns a dict: ``coords1``, ``coords2``, ``Z`` (len(coords2), len(coords1)), the
+    projected ``trajectory`` (n, 2) or None, ``labels`` (axis labels), ``explained`` (PCA
+    variance ratios or None), ``path_in_plane`` (fraction of the path the plane holds, or
+    None), ``normalization``, ``directions`` and ``d1_norm``.
+    """
+    if directions not in DIRECTIONS:
+        raise ValueError(f"directions must be one of {DIRECTIONS}, got {directions!r}")
+    center = np.asarray(center, dtype=float)
+    snapshots = None if snapshots is None else np.asarray(snapshots, dtype=float)
+    trajectory, path_in_plane, explained = None, None, None
+    if directions == "random":
+        d1 = random_direction(model, center, normalization, seed=seed)
+        d2 = random_direction(model, center, normalization, seed=seed + 1000)
+        coords1 = coords2 = np.linspace(-span, span, resolution)
+        labels = ("random direction 1", "random direction 2")
+    else:
+        if snapshots is None or len(snapshots) < 2:
+            raise ValueError("directions='pca' needs snapshots=(n >= 2, n_weights) of the "
+                             "training path")
+        d1, d2, explained = trajectory_directions(snapshots, center)
+        labels = pca_axis_labels(explained)
+    if snapshots is not None:
+        trajectory = project_trajectory(snapshots, center, d1, d2)
+        path_in_plane = plane_fraction(snapshots, center, d1, d2)
+    if directions == "pca":
+        coords1, coords2 = covering_coords(trajectory, resolution)
+        # span zooms the covering box about its middle (1 = path plus margin)
+        coords1, coords2 = ((c - c.mean()) * span + c.mean() for c in (coords1, coords2))
+    Z = slice_2d(model, loss_fn, center, d1, d2, coords1, coords2)
+    return {"coords1": coords1, "coords2": coords2, "Z": Z, "trajectory": trajectory,
+            "normalization": normalization, "directions": directions, "labels": labels,
+            "explained": explained, "path_in_plane": path_in_plane,
+            "d1_norm": float(np.linalg.norm(d1))}
+
+
 def project_trajectory(snapshots, center, d1, d2) -> np.ndarray:
     """Coordinates (a, b) of each snapshot in the plane of d1, d2 through ``center``.
 
@@ -276,7 +331,8 @@ def pca_axis_labels(explained) -> tuple:
 def plot_slice(ax, coords1, coords2, Z, trajectory=None, levels=20, log=True, colorbar=True,
                labels=("direction 1", "direction 2")):
     """Contours of a 2-D loss slice ``Z`` (len(coords2), len(coords1)); optional
-    trajectory (n, 2) drawn on top (start, path, end); ``labels``: axis labels."""
+    trajectory (n, 2) drawn on top (start, path, end); ``labels``: axis labels.
+    Returns ``ax`` (the filled contours are ``ax.collections[0]``, e.g. for a shared colour bar)."""
     Z = np.asarray(Z, dtype=float)
     shown = np.log10(np.clip(Z, 1e-6, None)) if log else Z
     shown = np.where(np.isfinite(shown), shown, np.nanmax(shown[np.isfinite(shown)]))
@@ -294,4 +350,4 @@ def plot_slice(ax, coords1, coords2, Z, trajectory=None, levels=20, log=True, co
         ax.legend(fontsize=7, loc="upper right")
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
-    return contour
+    return ax

@@ -96,16 +96,18 @@ def traversal_grid(decoder, base_code, dims=(0, 1), values=None, image_shape=Non
 
 
 def tile_images(images, pad: int = 1, pad_value: float = np.nan) -> np.ndarray:
-    """Arrange images (rows, cols, H, W) or (n, H, W) as one 2-D mosaic."""
+    """Arrange images (rows, cols, H, W) or (n, H, W) (one row) as one 2-D mosaic, ``pad``
+    pixels of ``pad_value`` between them: shape (rows (H + pad) - pad, cols (W + pad) - pad)."""
+    from skimage.util import montage
+
     images = np.asarray(images, dtype=float)
     if images.ndim == 3:
         images = images[None]
     rows, cols, h, w = images.shape
-    mosaic = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), pad_value)
-    for r in range(rows):
-        for c in range(cols):
-            mosaic[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[r, c]
-    return mosaic
+    mosaic = montage(images.reshape(rows * cols, h, w), fill=pad_value, grid_shape=(rows, cols),
+                     padding_width=pad)
+    return mosaic[pad: mosaic.shape[0] - pad,
+                  pad: mosaic.shape[1] - pad]  # montage pads the border too
 
 
 def plot_image_grid(ax, images, values=None, dims=None, cmap="gray_r", title=None):

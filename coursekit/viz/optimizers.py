@@ -39,7 +39,8 @@ _DIVERGED = 1e6
 
 
 def make_optimizer(name: str, params: dict, lr_gradient: float = 0.01, lr_adaptive: float = 0.05,
-                   momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999, rho: float = 0.9):
+                   momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999,
+                   rho: float = 0.9):
     """A ``coursekit.nn.optim`` optimizer over ``params`` for the race entry ``name``.
 
     GD = SGD (either spelling); momentum and Nesterov = SGD(momentum, nesterov); RMSprop uses
@@ -97,7 +98,8 @@ def race(surface, names=OPTIMIZERS, steps: int | None = None, **hyper) -> dict:
     return {name: optimizer_path(surface, name, steps, **hyper) for name in names}
 
 
-def plot_paths(ax, surface: Surface, results: dict, grid=None, legend: bool = True, contours: bool = True):
+def plot_paths(ax, surface: Surface, results: dict, grid=None, legend: bool = True,
+               contours: bool = True):
     """Contours of ``surface`` (unless ``contours=False``: already drawn) with each optimizer's path."""
     if contours:
         plot_surface_contours(ax, surface, grid)

@@ -97,7 +97,7 @@ def plot_gate_heatmap(ax, values, title=None, vmin=None, vmax=None, cmap=None, c
         ax.set_title(title, fontsize=10)
     if colorbar:
         ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
-    return image
+    return ax
 
 
 def plot_sequence(ax, sequence, title="input sequence"):

@@ -108,7 +108,8 @@ def rgb_filters(weight) -> np.ndarray:
 
     Each filter is scaled on its own: 0.5 is a zero weight, the largest |weight| reaches 0 or 1.
     """
-    w = np.asarray(weight.detach().cpu().numpy() if hasattr(weight, "detach") else weight, dtype=float)
+    w = np.asarray(weight.detach().cpu().numpy() if hasattr(weight, "detach") else weight,
+                   dtype=float)
     if w.ndim != 4 or w.shape[1] != 3:
         raise ValueError(f"weight must have shape (out, 3, kH, kW) (a first conv layer on RGB), got {w.shape}")
     scale = np.abs(w).max(axis=(1, 2, 3), keepdims=True)

@@ -120,19 +120,19 @@ def surface_grid(surface: Surface, resolution: int = 120):
     """``(xx, yy, zz)`` each (resolution, resolution): f on the surface's window."""
     if resolution < 2:
         raise ValueError(f"resolution must be >= 2, got {resolution}")
-    xx, yy = np.meshgrid(np.linspace(*surface.xlim, resolution), np.linspace(*surface.ylim, resolution))
+    xx, yy = np.meshgrid(np.linspace(*surface.xlim, resolution),
+                         np.linspace(*surface.ylim, resolution))
     return xx, yy, surface.f(xx, yy)
 
 
 def plot_surface_contours(ax, surface: Surface, grid=None, levels: int = 30):
-    """Filled contours of the surface (log-spaced levels where it spans decades)."""
+    """Filled contours of the surface (log-spaced levels where it spans decades); returns ``ax``."""
     xx, yy, zz = grid if grid is not None else surface_grid(surface)
     if surface.log_levels:
         shifted = zz - surface.f_min + 1e-3
         shown = np.log10(shifted)
-        label = r"$\log_{10}(f - f_{min})$"
     else:
-        shown, label = zz, "f"
+        shown = zz
     ax.contourf(xx, yy, shown, levels=levels, cmap="Greys_r", alpha=0.55)
     ax.contour(xx, yy, shown, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
     ax.set_xlim(surface.xlim)
@@ -140,4 +140,4 @@ def plot_surface_contours(ax, surface: Surface, grid=None, levels: int = 30):
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(surface.formula, fontsize=9)
-    return label
+    return ax

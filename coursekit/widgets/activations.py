@@ -27,12 +27,14 @@ class ActivationExplorer(FigureWidget):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        self.activation = widgets.Dropdown(options=ACTIVATIONS, value=activation, description="activation")
+        self.activation = widgets.Dropdown(options=ACTIVATIONS, value=activation,
+                                           description="activation")
         self.alpha = widgets.FloatSlider(value=DEFAULT_ALPHA.get(activation, 0.1) if alpha is None else alpha,
                                          min=-1.0, max=2.0, step=0.01, description="α")
-        self.x_max = widgets.FloatSlider(value=x_max, min=1.0, max=20.0, step=0.5, description="x range ±")
-        self.threshold = widgets.FloatLogSlider(value=threshold, base=10, min=-3, max=-0.5, step=0.1,
-                                                description="saturated <")
+        self.x_max = widgets.FloatSlider(value=x_max, min=1.0, max=20.0, step=0.5,
+                                         description="x range ±")
+        self.threshold = widgets.FloatLogSlider(value=threshold, base=10, min=-3, max=-0.5,
+                                                step=0.1, description="saturated <")
         self.show_derivative = widgets.Checkbox(value=True, description="show f'(x)")
         self.formula = widgets.HTMLMath()
         self.activation.observe(self._on_activation, names="value")
@@ -61,6 +63,8 @@ class ActivationExplorer(FigureWidget):
         self.formula.value = f"{function} &nbsp;&nbsp;&nbsp; {derivative}"
 
     def state(self) -> dict:
+        """The activation, alpha, x range, its values and derivative on the grid, the dead/saturated
+        regions and the formula (the testing contract, see ``widgets.base``)."""
         from coursekit.viz.activations import activation_curve, gradient_regions
 
         y, dy = activation_curve(self.activation.value, self.x(), self.alpha.value)
@@ -76,7 +80,9 @@ class ActivationExplorer(FigureWidget):
                                                "grey = dead, orange = saturated")
         for ax, name in zip(axes, activations):
             alpha = DEFAULT_ALPHA.get(name, 0.1)
-            plot_activation(ax, name, np.linspace(-5, 5, 401), alpha, self.threshold.value, legend=False)
+            plot_activation(ax, name, np.linspace(-5, 5, 401), alpha, self.threshold.value,
+                            legend=False)
             suffix = f" (α = {alpha:g})" if name in USES_ALPHA else ""
-            ax.set_title(f"{name}{suffix}\n{FORMULAS[name][0]}", fontsize=8)  # the website shows no widget
+            ax.set_title(f"{name}{suffix}\n{FORMULAS[name][0]}",
+                         fontsize=8)  # the website shows no widget
         return figure

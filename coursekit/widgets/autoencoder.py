@@ -32,12 +32,15 @@ class AutoencoderExplorer(FigureWidget):
         self.pixels = self.images.reshape(len(self.images), -1)
         self.codes = np.asarray(encode(self.pixels), dtype=float)
         self.seed = seed
-        self.item = widgets.IntSlider(value=item, min=0, max=len(self.images) - 1, description="image #",
+        self.item = widgets.IntSlider(value=item, min=0, max=len(self.images) - 1,
+                                      description="image #",
                                       continuous_update=False)
-        self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="input noise σ",
-                                         continuous_update=False)
-        self.k = widgets.IntSlider(value=k, min=1, max=min(10, len(self.images) - 1), description="neighbours")
-        self.metric = widgets.Dropdown(options=("euclidean", "cosine"), value="euclidean", description="metric")
+        self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05,
+                                         description="input noise σ", continuous_update=False)
+        self.k = widgets.IntSlider(value=k, min=1, max=min(10, len(self.images) - 1),
+                                   description="neighbours")
+        self.metric = widgets.Dropdown(options=("euclidean", "cosine"), value="euclidean",
+                                       description="metric")
         wide_label(self.noise)
         self._view = None
         self._build_ui()
@@ -55,8 +58,8 @@ class AutoencoderExplorer(FigureWidget):
         code, reconstruction = encode_decode(self.encode, self.decode, x)
         by_code, code_scores = retrieve(self.codes, code, k, metric, exclude=item)
         by_pixels, pixel_scores = retrieve(self.pixels, x, k, metric, exclude=item)
-        return {"item": item, "label": self.labels[item].item(), "noise": noise, "k": k, "metric": metric,
-                "input": x.reshape(self.images.shape[1:]), "code": code,
+        return {"item": item, "label": self.labels[item].item(), "noise": noise, "k": k,
+                "metric": metric, "input": x.reshape(self.images.shape[1:]), "code": code,
                 "reconstruction": reconstruction.reshape(self.images.shape[1:]),
                 "reconstruction_error": float(np.mean((reconstruction - self.pixels[item]) ** 2)),
                 "by_code": by_code, "by_code_scores": code_scores,
@@ -71,7 +74,8 @@ class AutoencoderExplorer(FigureWidget):
         grid = figure.add_gridspec(3, 3, height_ratios=(1.5, 1, 1))
         return {"input": figure.add_subplot(grid[0, 0]), "code": figure.add_subplot(grid[0, 1]),
                 "reconstruction": figure.add_subplot(grid[0, 2]),
-                "by_code": figure.add_subplot(grid[1, :]), "by_pixels": figure.add_subplot(grid[2, :])}
+                "by_code": figure.add_subplot(grid[1, :]),
+                "by_pixels": figure.add_subplot(grid[2, :])}
 
     def _draw_view(self, axes, view):
         lo, hi = 0.0, 1.0
@@ -93,13 +97,15 @@ class AutoencoderExplorer(FigureWidget):
                                  f"{view[matches]} of {view['k']} share its label")
 
     def draw_axes(self, axes):
-        self._view = self.compute(self.item.value, self.noise.value, self.k.value, self.metric.value)
+        self._view = self.compute(self.item.value, self.noise.value, self.k.value,
+                                  self.metric.value)
         self._draw_view(axes, self._view)
 
     def redraw_panels(self, axes):
         """Fast update: new pixels and titles in the image panels (clearing an Axes rebuilds
         its ticks, the slow part of a redraw); only the bar chart is drawn again."""
-        view = self._view = self.compute(self.item.value, self.noise.value, self.k.value, self.metric.value)
+        view = self._view = self.compute(self.item.value, self.noise.value, self.k.value,
+                                         self.metric.value)
         axes["input"].images[0].set_data(view["input"])
         axes["input"].set_title(f"input #{view['item']} (label {view['label']}"
                                 + (f", noise σ={view['noise']:.2f})" if view["noise"] else ")"))
@@ -121,9 +127,11 @@ class AutoencoderExplorer(FigureWidget):
             ax.set_title(f"nearest by {what} ({view['metric']}): {view[matches]} of {view['k']} share its label")
 
     def state(self) -> dict:
+        """The image, its noise, the code, the reconstruction error and the k nearest neighbours by
+        code and by pixels with their label matches (the testing contract)."""
         view = self._view
-        return {"item": view["item"], "label": view["label"], "noise": view["noise"], "k": view["k"],
-                "metric": view["metric"], "code": view["code"].copy(),
+        return {"item": view["item"], "label": view["label"], "noise": view["noise"],
+                "k": view["k"], "metric": view["metric"], "code": view["code"].copy(),
                 "reconstruction_error": view["reconstruction_error"],
                 "by_code": view["by_code"].tolist(), "by_pixels": view["by_pixels"].tolist(),
                 "code_label_matches": view["code_label_matches"],

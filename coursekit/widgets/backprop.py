@@ -25,16 +25,16 @@ class BackpropStepper(FigureWidget):
         self.steps = backprop_steps(self.network)
         # counted from 1, as the picture's title says "step 12/31"
         self.step = widgets.IntSlider(value=1, min=1, max=len(self.steps), description="step")
-        self.lr = widgets.FloatSlider(value=self.network.get("lr", DEFAULT_NETWORK["lr"]), min=0.05, max=2.0,
-                                      step=0.05, description="η (lr)")
+        self.lr = widgets.FloatSlider(value=self.network.get("lr", DEFAULT_NETWORK["lr"]), min=0.05,
+                                      max=2.0, step=0.05, description="η (lr)")
         self.previous_button = widgets.Button(description="◀ previous")
         self.next_button = widgets.Button(description="next ▶")
         self.previous_button.on_click(lambda _: self._move(-1))
         self.next_button.on_click(lambda _: self._move(+1))
         self.formula = widgets.HTMLMath()
         self._build_ui()
-        self.ui.children = (widgets.HBox([self.previous_button, self.next_button]), *self.ui.children[:-1],
-                            self.formula, self.ui.children[-1])
+        self.ui.children = (widgets.HBox([self.previous_button, self.next_button]),
+                            *self.ui.children[:-1], self.formula, self.ui.children[-1])
         self.update()
 
     def _controls(self):
@@ -55,6 +55,8 @@ class BackpropStepper(FigureWidget):
         self.formula.value = f"{step.formula} &nbsp; = &nbsp; {step.numbers}"
 
     def state(self) -> dict:
+        """The current step of the backward pass: its key, phase, value, formula and numbers
+        (the testing contract)."""
         step = self.current()
         return {"step": self.step.value, "key": step.key, "phase": step.phase, "value": step.value,
                 "formula": step.formula, "numbers": step.numbers}

@@ -9,8 +9,14 @@ default inline backend and no extension, and it can be tested headless: change
 
 Subclasses define:
     ``_controls()``  -> list of ipywidgets shown above the picture
-    ``draw(figure)`` -> draw the current state on an empty figure
-    ``state()``      -> a plain dict of what the picture currently shows
+    ``draw(figure)`` -> draw the current state on an empty figure, or, for fast redraws,
+                        ``make_axes(figure)`` + ``draw_axes(axes)`` with ``layout_key()`` (the
+                        layout is computed once per key) and optionally ``redraw_panels(axes)``;
+                        ``update()`` is the one redraw path
+    ``state()``      -> a plain dict of what the picture currently shows: the testing
+                        contract. Tests set controls and assert on ``state()`` (and that the
+                        PNG changed), never on matplotlib artists, so the drawing may change
+                        freely while ``state()`` keeps its keys and meaning.
     ``render_static(...)`` -> a new Figure of small multiples for the website
 
 Frames for the website. When ``make execute`` stores a notebook (``COURSEKIT_FRAMES=1`` in the
@@ -408,6 +414,8 @@ class FigureWidget:
         self.draw_axes(axes)
 
     def state(self) -> dict:
+        """A plain dict (numbers, strings, arrays) of what the picture shows now: the testing
+        contract (see the module docstring)."""
         raise NotImplementedError
 
     def set(self, **values) -> None:
@@ -433,6 +441,13 @@ class BackgroundPlay:
     def _init_play(self) -> None:
         self.stop_flag = threading.Event()
         self._thread = None
+
+    def _on_play(self, change) -> None:
+        """The play button toggled: play, or stop a running play."""
+        if change["new"]:
+            self.play()
+        else:
+            self.stop()
 
     def playing(self) -> bool:
         """Whether a background play is running."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -16,8 +18,18 @@ from coursekit.viz.conv import (
     plot_image,
     plot_receptive_field,
     plot_sliding_step,
+    step_equation,
 )
 from coursekit.widgets.base import FigureWidget, new_static_figure
+
+
+@lru_cache(maxsize=16)
+def _gray_photo(name: str, size) -> np.ndarray:
+    """``load_photo(name, gray=True, size=size)``, loaded once per session (read-only)."""
+    photo = load_photo(name, gray=True, size=size)
+    photo.flags.writeable = False  # shared between widgets
+    return photo
+
 
 SOURCES = ("small grid", "camera", "coins", "text", "chelsea", "astronaut")
 
@@ -39,17 +51,17 @@ class ConvExplorer(FigureWidget):
 
     figsize = (12.0, 3.6)
 
-    def __init__(self, source: str = "small grid", preset: str = "vertical edges (Sobel x)", grid_size: int = 6,
-                 photo_size: int = 128, seed: int = 0):
+    def __init__(self, source: str = "small grid", preset: str = "vertical edges (Sobel x)",
+                 grid_size: int = 6, photo_size: int = 128, seed: int = 0):
         super().__init__()
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         rng = np.random.default_rng(seed)
         self.grid = rng.integers(0, 10, size=(grid_size, grid_size)).astype(float)
         self.photo_size = photo_size
-        self._photos = {}
         self.source = widgets.Dropdown(options=SOURCES, value=source, description="input")
-        self.preset = widgets.Dropdown(options=tuple(KERNEL_PRESETS), value=preset, description="preset")
+        self.preset = widgets.Dropdown(options=tuple(KERNEL_PRESETS), value=preset,
+                                       description="preset")
         self.kernel = widgets.Text(value=_kernel_text(KERNEL_PRESETS[preset]), description="kernel",
                                    continuous_update=False, layout=widgets.Layout(width="380px"))
         self.padding = widgets.IntSlider(value=0, min=0, max=4, description="padding p")
@@ -79,20 +91,21 @@ class ConvExplorer(FigureWidget):
         name = self.source.value
         if name == "small grid":
             return self.grid
-        if name not in self._photos:
-            self._photos[name] = load_photo(name, gray=True, size=self.photo_size)
-        return self._photos[name]
+        return _gray_photo(name, self.photo_size)
 
     def kernel_array(self) -> np.ndarray:
         return parse_kernel(self.kernel.value)
 
     def output(self) -> np.ndarray:
-        return convolve(self.image_array(), self.kernel_array(), self.stride.value, self.padding.value,
-                        self.dilation.value)
+        return convolve(self.image_array(), self.kernel_array(), self.stride.value,
+                        self.padding.value, self.dilation.value)
 
     def state(self) -> dict:
-        return {"source": self.source.value, "kernel": self.kernel_array(), "padding": self.padding.value,
-                "stride": self.stride.value, "dilation": self.dilation.value, "position": self.position.value,
+        """The source, kernel, padding, stride, dilation, window position, the output, the size
+        formula and the current sum (the testing contract)."""
+        return {"source": self.source.value, "kernel": self.kernel_array(),
+                "padding": self.padding.value, "stride": self.stride.value,
+                "dilation": self.dilation.value, "position": self.position.value,
                 "output": self._output, "formula": self.formula.value, "sum": self.message.value}
 
     # ---------------------------------------------------------------- drawing
@@ -125,28 +138,30 @@ class ConvExplorer(FigureWidget):
                               + (f" (rows) × {size[1]} (columns)" if size[0] != size[1] else ""))
         row, col = divmod(self.position.value, size[1])
         if self.source.value == "small grid":
-            _, text = plot_sliding_step(axes["input"], axes["output"], image, kernel, row, col, s, p, d)
-            self.message.value = f"<code>{text}</code>"
+            plot_sliding_step(axes["input"], axes["output"], image, kernel, row, col, s, p, d)
+            self.message.value = f"<code>{step_equation(image, kernel, row, col, s, p, d)}</code>"
         else:
-            plot_image(axes["input"], np.pad(image, p), title=f"input {image.shape[0]}×{image.shape[1]}"
+            plot_image(axes["input"], np.pad(image, p),
+                       title=f"input {image.shape[0]}×{image.shape[1]}"
                        + (f" + padding {p}" if p else ""))
             k_eff = d * (kernel.shape[0] - 1) + 1
             from matplotlib.patches import Rectangle
 
-            axes["input"].add_patch(Rectangle((col * s - 0.5, row * s - 0.5), k_eff, k_eff, fill=False,
-                                              edgecolor="tab:red", lw=1.5))
+            axes["input"].add_patch(Rectangle((col * s - 0.5, row * s - 0.5), k_eff, k_eff,
+                                              fill=False, edgecolor="tab:red", lw=1.5))
             plot_image(axes["output"], output, title=f"output {output.shape[0]}×{output.shape[1]}",
                        symmetric=abs(kernel.sum()) < 1e-9)  # zero-sum kernels (edges) give signed maps
             self.message.value = f"output pixel ({row}, {col}) = {output[row, col]:.4g}"
         plot_grid_values(axes["kernel"], kernel, title=f"kernel {kernel.shape[0]}×{kernel.shape[1]}"
                          + (f", dilation {d}" if d > 1 else ""), cmap="RdBu_r", fmt="{:.3g}",
-                         vmin=-np.abs(kernel).max() - 1e-9, vmax=np.abs(kernel).max() + 1e-9, fontsize=8)
+                         vmin=-np.abs(kernel).max() - 1e-9, vmax=np.abs(kernel).max() + 1e-9,
+                         fontsize=8)
         layers = [(kernel.shape[0], s, d)] * self.n_layers.value
         plot_receptive_field(axes["field"], layers)
 
     def render_static(self, presets=tuple(KERNEL_PRESETS), source: str = "camera"):
         """The photo and its convolution with each kernel preset (one panel each)."""
-        photo = load_photo(source, gray=True, size=self.photo_size)
+        photo = _gray_photo(source, self.photo_size)
         figure, axes = new_static_figure(len(presets) + 1, 3, panel_size=(2.6, 2.6),
                                          title=f"3×3 kernels on the '{source}' photo (padding 1, stride 1)")
         plot_image(axes[0], photo, title="input")

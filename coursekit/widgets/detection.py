@@ -86,6 +86,8 @@ class DetectionExplorer(FigureWidget):
                               f"precision {point['precision']:.2f}, recall {point['recall']:.2f}")
 
     def state(self) -> dict:
+        """The thresholds, the image, the boxes kept and the operating point (TP, FP, precision,
+        recall) (the testing contract)."""
         kept, point = self.result
         i = self.image_index.value
         return {"score_threshold": self.score_threshold.value,

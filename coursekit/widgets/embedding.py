@@ -26,8 +26,10 @@ class EmbeddingExplorer(FigureWidget):
         self.coords, self.explained = pca_2d(self.vectors)
         self.item = widgets.Dropdown(options=[(f"{label} (#{i})", i) for i, label in enumerate(self.labels)],
                                      value=item, description="item")
-        self.k = widgets.IntSlider(value=k, min=1, max=min(20, len(self.vectors) - 1), description="neighbours")
-        self.metric = widgets.Dropdown(options=("cosine", "euclidean"), value="cosine", description="metric")
+        self.k = widgets.IntSlider(value=k, min=1, max=min(20, len(self.vectors) - 1),
+                                   description="neighbours")
+        self.metric = widgets.Dropdown(options=("cosine", "euclidean"), value="cosine",
+                                       description="metric")
         self.neighbours = None
         self.scores = None
         self._build_ui()
@@ -40,7 +42,8 @@ class EmbeddingExplorer(FigureWidget):
         neighbours, scores = nearest_neighbours(self.vectors, item, self.k.value, self.metric.value)
         plot_embedding(ax_scatter, self.coords, self.labels, item, neighbours, colors=self.classes,
                        explained=self.explained)
-        ax_scatter.set_title(f"PCA of {self.vectors.shape[1]}-d vectors; ★ = {self.labels[item]}", fontsize=10)
+        ax_scatter.set_title(f"PCA of {self.vectors.shape[1]}-d vectors; ★ = {self.labels[item]}",
+                             fontsize=10)
         if ax_bars is not None:
             names = [self.labels[j] for j in neighbours]
             ax_bars.barh(np.arange(len(names))[::-1], scores, color="tab:orange")
@@ -57,6 +60,8 @@ class EmbeddingExplorer(FigureWidget):
             f"{self.labels[j]} ({s:.3f})" for j, s in zip(self.neighbours, self.scores))
 
     def state(self) -> dict:
+        """The query item, k, the metric, its nearest neighbours and their scores (the testing
+        contract)."""
         return {"item": self.item.value, "k": self.k.value, "metric": self.metric.value,
                 "neighbours": list(self.neighbours), "scores": list(self.scores)}
 

@@ -34,7 +34,8 @@ class FeatureMaps(FigureWidget):
             raise ValueError("the model has no Conv2d / pooling / ReLU layers to show")
         names = tuple(self.layers_by_name)
         self.layer = widgets.Dropdown(options=names, value=layer or names[0], description="layer")
-        self.image_index = widgets.IntSlider(value=0, min=0, max=len(self.images) - 1, description="image")
+        self.image_index = widgets.IntSlider(value=0, min=0, max=len(self.images) - 1,
+                                             description="image")
         self.scale = widgets.Dropdown(options=SCALES, value="per_map", description="colour scale")
         self.maps = None
         self._build_ui()
@@ -52,14 +53,17 @@ class FeatureMaps(FigureWidget):
         self.maps = feature_maps(self.model, self.images[index], [name])[name]
         module = self.layers_by_name[name]
         has_filters = getattr(module, "weight", None) is not None and module.weight.ndim == 4
-        axes = figure.subplots(1, 3 if has_filters else 2, width_ratios=(0.6, 1, 1) if has_filters else (0.6, 1))
+        axes = figure.subplots(1, 3 if has_filters else 2,
+                               width_ratios=(0.6, 1, 1) if has_filters else (0.6, 1))
         image = self.images[index]
-        axes[0].imshow(image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1), cmap="gray_r")
+        axes[0].imshow(image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1),
+                       cmap="gray_r")
         axes[0].set_title(self._title(index), fontsize=10)
         axes[0].set_xticks([])
         axes[0].set_yticks([])
         plot_maps(axes[1], self.maps, self.scale.value,
-                  title=f"{name}: {self.maps.shape[0]} maps of {self.maps.shape[1]}×{self.maps.shape[2]}")
+                  title=f"{name}: {self.maps.shape[0]} maps of "
+                        f"{self.maps.shape[1]}×{self.maps.shape[2]}")
         if has_filters:
             filters = layer_filters(module)
             # one picture per filter: the kernel averaged over its input channels
@@ -70,18 +74,21 @@ class FeatureMaps(FigureWidget):
         self.message.value = f"map {strongest} responds most strongly to this image"
 
     def state(self) -> dict:
-        return {"layer": self.layer.value, "image_index": self.image_index.value, "scale": self.scale.value,
-                "maps": self.maps.copy()}
+        """The layer, the image, the scaling and the feature maps shown (the testing contract)."""
+        return {"layer": self.layer.value, "image_index": self.image_index.value,
+                "scale": self.scale.value, "maps": self.maps.copy()}
 
     def render_static(self, layers=None):
         """The input and its feature maps at every layer (one panel per layer)."""
         layers = list(layers or self.layers_by_name)
         index = self.image_index.value
         maps = feature_maps(self.model, self.images[index], layers)
-        figure, axes = new_static_figure(len(maps) + 1, min(len(maps) + 1, 4), panel_size=(3.0, 3.0),
+        figure, axes = new_static_figure(len(maps) + 1, min(len(maps) + 1, 4),
+                                         panel_size=(3.0, 3.0),
                                          title="Feature maps layer by layer (each map on its own scale)")
         image = self.images[index]
-        axes[0].imshow(image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1), cmap="gray_r")
+        axes[0].imshow(image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1),
+                       cmap="gray_r")
         axes[0].set_title(self._title(index), fontsize=10)
         axes[0].set_xticks([])
         axes[0].set_yticks([])

@@ -7,14 +7,11 @@ import threading
 import ipywidgets as widgets
 import matplotlib as mpl
 
-from coursekit.viz.gan import (
-    GENERATOR_LOSSES,
-    ToyGAN,
-    ToyGANConfig,
-    plot_gan_losses,
-    plot_gan_state,
-)
+from coursekit.viz.gan import plot_gan_losses, plot_gan_state
 from coursekit.widgets.base import BackgroundPlay, FigureWidget, new_static_figure, wide_label
+
+# The GAN is a torch model (coursekit.models.toy_gan): imported when a GANTrainer is built, so
+# that importing coursekit.widgets loads no torch.
 
 
 class GANTrainer(BackgroundPlay, FigureWidget):
@@ -31,29 +28,37 @@ class GANTrainer(BackgroundPlay, FigureWidget):
     figsize = (11.0, 4.6)
     resolution = 30
 
-    def __init__(self, max_iterations: int = 3000, redraw_every: int = 100, step_size: int = 20, **config):
+    def __init__(self, max_iterations: int = 3000, redraw_every: int = 100, step_size: int = 20,
+                 **config):
+        from coursekit.models.toy_gan import GENERATOR_LOSSES, ToyGANConfig
+
         super().__init__()
         base = ToyGANConfig(**config)
-        self.std = widgets.Dropdown(options=[0.02, 0.05, 0.1], value=base.std if base.std in (0.02, 0.05, 0.1)
+        self.std = widgets.Dropdown(options=[0.02, 0.05, 0.1],
+                                    value=base.std if base.std in (0.02, 0.05, 0.1)
                                     else 0.02, description="mode σ")
         self.layout = widgets.Dropdown(options=[("ring of 8", "ring"), ("grid of 9", "grid")],
                                        value=base.layout, description="modes")
         self.generator_loss = widgets.Dropdown(options=GENERATOR_LOSSES, value=base.generator_loss,
                                                description="G loss")
-        self.pack = widgets.Dropdown(options=[("1 (plain D)", 1), ("2 (PacGAN)", 2)], value=base.pack,
-                                     description="D sees")
-        self.lr = widgets.FloatLogSlider(value=base.lr, base=10, min=-4, max=-2, step=0.25, description="lr",
-                                         readout_format=".1e", continuous_update=False)
-        self.seed = widgets.IntSlider(value=base.seed, min=0, max=9, description="seed", continuous_update=False)
+        self.pack = widgets.Dropdown(options=[("1 (plain D)", 1), ("2 (PacGAN)", 2)],
+                                     value=base.pack, description="D sees")
+        self.lr = widgets.FloatLogSlider(value=base.lr, base=10, min=-4, max=-2, step=0.25,
+                                         description="lr", readout_format=".1e",
+                                         continuous_update=False)
+        self.seed = widgets.IntSlider(value=base.seed, min=0, max=9, description="seed",
+                                      continuous_update=False)
         wide_label(self.generator_loss, self.pack)
         self._base = base
         self.max_iterations = max_iterations
         self.redraw_every = redraw_every
         self.step_size = step_size
-        self.play_button = widgets.ToggleButton(value=False, description="▶ play", tooltip="train / stop")
+        self.play_button = widgets.ToggleButton(value=False, description="▶ play",
+                                                tooltip="train / stop")
         self.step_button = widgets.Button(description=f"step ({step_size} iterations)")
         self.reset_button = widgets.Button(description="reset")
-        self.progress = widgets.IntProgress(value=0, min=0, max=max_iterations, description="iteration 0")
+        self.progress = widgets.IntProgress(value=0, min=0, max=max_iterations,
+                                            description="iteration 0")
         self._init_play()
         self._draw_lock = threading.Lock()
         self.play_button.observe(self._on_play, names="value")
@@ -61,7 +66,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         self.reset_button.on_click(lambda _: self.reset())
         self.gan = None
         self._build_ui()
-        buttons = widgets.HBox([self.play_button, self.step_button, self.reset_button, self.progress])
+        buttons = widgets.HBox([self.play_button, self.step_button, self.reset_button,
+                                self.progress])
         self.ui.children = (*self.ui.children[:-2], buttons, *self.ui.children[-2:])
         self.reset()
 
@@ -69,15 +75,22 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         return [self.std, self.layout, self.generator_loss, self.pack, self.lr, self.seed]
 
     # ---------------------------------------------------------------- model
-    def config(self) -> ToyGANConfig:
+    def config(self):
+        """The current controls as a ``ToyGANConfig``."""
+        from coursekit.models.toy_gan import ToyGANConfig
+
         n_modes = 8 if self.layout.value == "ring" else 9
-        return ToyGANConfig(n_modes=n_modes, radius=self._base.radius, std=self.std.value, layout=self.layout.value,
-                            n_train=self._base.n_train, latent_dim=self._base.latent_dim, hidden=self._base.hidden,
+        return ToyGANConfig(n_modes=n_modes, radius=self._base.radius, std=self.std.value,
+                            layout=self.layout.value, n_train=self._base.n_train,
+                            latent_dim=self._base.latent_dim, hidden=self._base.hidden,
                             lr=self.lr.value, batch_size=self._base.batch_size,
-                            generator_loss=self.generator_loss.value, pack=self.pack.value, seed=self.seed.value)
+                            generator_loss=self.generator_loss.value, pack=self.pack.value,
+                            seed=self.seed.value)
 
     def reset(self) -> None:
         """Stop any run, build a fresh GAN from the controls, redraw."""
+        from coursekit.models.toy_gan import ToyGAN
+
         self.stop()
         self.gan = ToyGAN(self.config())
         self.update()
@@ -91,12 +104,6 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         self.stop()
         self.gan.step(self.step_size if iterations is None else iterations)
         self.update()
-
-    def _on_play(self, change):
-        if change["new"]:
-            self.play()
-        else:
-            self.stop()
 
     def play(self, iterations: int | None = None, blocking: bool = False) -> None:
         """Train up to ``iterations`` (default ``max_iterations``) more updates, redrawing every
@@ -127,7 +134,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
 
     def make_axes(self, figure):
         grid = figure.add_gridspec(1, 3, width_ratios=(1.0, 0.05, 1.2))
-        axes = {"points": figure.add_subplot(grid[0, 0]), "colorbar": figure.add_subplot(grid[0, 1]),
+        axes = {"points": figure.add_subplot(grid[0, 0]),
+                "colorbar": figure.add_subplot(grid[0, 1]),
                 "losses": figure.add_subplot(grid[0, 2])}
         mappable = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap="RdBu_r")
         figure.colorbar(mappable, cax=axes["colorbar"], label="D(x) = P(real)")
@@ -136,7 +144,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
     def draw_axes(self, axes) -> None:
         gan = self.gan
         covered = gan.modes_covered()
-        plot_gan_state(axes["points"], gan, n_samples=300, resolution=self.resolution, colorbar=False,
+        plot_gan_state(axes["points"], gan, n_samples=300, resolution=self.resolution,
+                       colorbar=False,
                        title=f"iteration {gan.iteration}: {covered['n_covered']}/{len(gan.modes)} modes covered")
         axes["points"].legend(loc="lower left", fontsize=8)
         if gan.history["iteration"]:
@@ -159,6 +168,8 @@ class GANTrainer(BackgroundPlay, FigureWidget):
         self.progress.description = f"iteration {self.gan.iteration}"
 
     def state(self) -> dict:
+        """The GAN's config, iteration, modes covered, share near a mode, last D loss,
+        200 generated points and whether a play is running."""
         gan = self.gan
         covered = gan.modes_covered()
         return {"config": gan.config.as_dict(), "iteration": gan.iteration,
@@ -168,13 +179,16 @@ class GANTrainer(BackgroundPlay, FigureWidget):
 
     def render_static(self, iterations=(0, 200, 600, 1500)):
         """Generated points and D's surface after each number of ``iterations`` of one run."""
+        from coursekit.models.toy_gan import ToyGAN
+
         gan = ToyGAN(self.config())
         figure, axes = new_static_figure(len(iterations), len(iterations), panel_size=(3.2, 3.2),
                                          title=f"GAN on 2-D points ({gan.config.generator_loss} G loss, "
                                                f"D sees {gan.config.pack} sample(s)): D(x) red = real")
         for ax, iteration in zip(axes, sorted(iterations)):
             gan.step(iteration - gan.iteration)
-            plot_gan_state(ax, gan, resolution=self.resolution, colorbar=False, title=f"iteration {iteration}")
+            plot_gan_state(ax, gan, resolution=self.resolution, colorbar=False,
+                           title=f"iteration {iteration}")
         return figure
 
 

@@ -33,7 +33,8 @@ class GradientFlow(FigureWidget):
                  width: int = 64, seed: int = 0):
         super().__init__()
         self.init = widgets.Dropdown(options=INITS, value=init, description="init")
-        self.activation = widgets.Dropdown(options=ACTIVATIONS, value=activation, description="activation")
+        self.activation = widgets.Dropdown(options=ACTIVATIONS, value=activation,
+                                           description="activation")
         # recomputing the whole network is the slow part: update when the slider is released
         self.depth = widgets.IntSlider(value=depth, min=2, max=50, description="depth",
                                        continuous_update=False)
@@ -48,8 +49,8 @@ class GradientFlow(FigureWidget):
         return [self.init, self.activation, self.depth, self.width]
 
     def compute(self):
-        return layer_statistics(self.depth.value, self.width.value, self.activation.value, self.init.value,
-                                n_samples=256, seed=self.seed)
+        return layer_statistics(self.depth.value, self.width.value, self.activation.value,
+                                self.init.value, n_samples=256, seed=self.seed)
 
     def draw(self, figure):
         self.stats = stats = self.compute()
@@ -65,20 +66,25 @@ class GradientFlow(FigureWidget):
         self.message.value = f"<b>{diagnose(stats)}</b>"
 
     def state(self) -> dict:
-        return {"init": self.init.value, "activation": self.activation.value, "depth": self.depth.value,
-                "width": self.width.value, "weight_grad_norm": self.stats["weight_grad_norm"].copy(),
+        """The init, activation, depth and width, the weight-gradient norm per layer, the dead
+        fraction and the diagnosis (the testing contract)."""
+        return {"init": self.init.value, "activation": self.activation.value,
+                "depth": self.depth.value, "width": self.width.value,
+                "weight_grad_norm": self.stats["weight_grad_norm"].copy(),
                 "dead": self.stats["dead"].copy(), "diagnosis": diagnose(self.stats)}
 
     def render_static(self, inits=("small normal", "large normal", "xavier", "he"),
                       activations=("sigmoid", "tanh", "relu")):
         """Gradient-norm-per-layer panels for each (activation, init) pair: a grid of small multiples."""
-        figure, axes = new_static_figure(len(inits) * len(activations), len(inits), panel_size=(3.0, 2.5),
+        figure, axes = new_static_figure(len(inits) * len(activations), len(inits),
+                                         panel_size=(3.0, 2.5),
                                          title=f"Per-layer gradient and activation scale, depth {self.depth.value}, "
                                                f"width {self.width.value}")
         k = 0
         for activation in activations:
             for init in inits:
-                stats = layer_statistics(self.depth.value, self.width.value, activation, init, seed=self.seed)
+                stats = layer_statistics(self.depth.value, self.width.value, activation, init,
+                                         seed=self.seed)
                 plot_norms(axes[k], stats, title=f"{activation}, {init}")
                 if k:
                     axes[k].get_legend().remove()

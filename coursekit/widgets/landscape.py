@@ -8,26 +8,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.ticker import MaxNLocator
 
 from coursekit.viz.landscape import (
+    DIRECTIONS,
     NORMALIZATIONS,
-    covering_coords,
     get_weights,
     interpolate_1d,
+    landscape_slice,
     loss_function,
-    pca_axis_labels,
-    plane_fraction,
     plot_interpolation,
     plot_slice,
-    project_trajectory,
-    random_direction,
-    slice_2d,
-    trajectory_directions,
 )
 from coursekit.viz.style import use_style
 from coursekit.widgets.base import FigureWidget, StaticFigure
-
-# "random": two random directions, normalized as chosen (Li et al.'s slices);
-# "pca": the top-2 PCA directions of the training path (Li et al., section 7)
-DIRECTIONS = ("random", "pca")
 
 
 class LossLandscape(FigureWidget):
@@ -47,8 +38,8 @@ class LossLandscape(FigureWidget):
 
     figsize = (10.0, 4.0)
 
-    def __init__(self, model, X, y, criterion=None, snapshots=None, start=None, resolution: int = 21,
-                 span: float = 1.0, seed: int = 0):
+    def __init__(self, model, X, y, criterion=None, snapshots=None, start=None,
+                 resolution: int = 21, span: float = 1.0, seed: int = 0):
         super().__init__()
         self.model = model
         self.loss_fn = loss_function(X, y, criterion)
@@ -60,12 +51,15 @@ class LossLandscape(FigureWidget):
         if start is None and self.snapshots is not None:
             start = self.snapshots[0]
         self.start = None if start is None else np.asarray(start, dtype=float)
-        self.normalization = widgets.Dropdown(options=NORMALIZATIONS, value="filter", description="normalize")
+        self.normalization = widgets.Dropdown(options=NORMALIZATIONS, value="filter",
+                                              description="normalize")
         has_path = self.snapshots is not None and len(self.snapshots) >= 2
-        self.directions = widgets.Dropdown(options=DIRECTIONS if has_path else DIRECTIONS[:1], value="random",
-                                           description="directions")
-        self.span = widgets.FloatLogSlider(value=span, base=10, min=-2, max=1, step=0.1, description="span ±")
-        self.resolution = widgets.IntSlider(value=resolution, min=5, max=51, step=2, description="grid")
+        self.directions = widgets.Dropdown(options=DIRECTIONS if has_path else DIRECTIONS[:1],
+                                           value="random", description="directions")
+        self.span = widgets.FloatLogSlider(value=span, base=10, min=-2, max=1, step=0.1,
+                                           description="span ±")
+        self.resolution = widgets.IntSlider(value=resolution, min=5, max=51, step=2,
+                                            description="grid")
         self.seed = widgets.IntSlider(value=seed, min=0, max=20, description="seed")
         self.result = {}
         self._alphas = np.linspace(-0.5, 1.5, 41)
@@ -79,40 +73,20 @@ class LossLandscape(FigureWidget):
     def compute(self, normalization=None, directions=None, resolution=None) -> dict:
         """The slice for the given (default: current) controls: coords1, coords2, Z
         (len(coords2), len(coords1)), the projected trajectory (n, 2) or None, the
-        axis labels and ``path_in_plane`` (fraction of the path the plane holds, or None)."""
-        normalization = normalization or self.normalization.value
-        directions = directions or self.directions.value
-        resolution = resolution or self.resolution.value
-        if directions not in DIRECTIONS:
-            raise ValueError(f"directions must be one of {DIRECTIONS}, got {directions!r}")
-        trajectory, path_in_plane, explained = None, None, None
-        if directions == "random":
-            d1 = random_direction(self.model, self.center, normalization, seed=self.seed.value)
-            d2 = random_direction(self.model, self.center, normalization, seed=self.seed.value + 1000)
-            coords1 = coords2 = np.linspace(-self.span.value, self.span.value, resolution)
-            labels = ("random direction 1", "random direction 2")
-        else:
-            if self.snapshots is None or len(self.snapshots) < 2:
-                raise ValueError("directions='pca' needs snapshots=(n >= 2, n_weights) of the training path")
-            d1, d2, explained = trajectory_directions(self.snapshots, self.center)
-            labels = pca_axis_labels(explained)
-        if self.snapshots is not None:
-            trajectory = project_trajectory(self.snapshots, self.center, d1, d2)
-            path_in_plane = plane_fraction(self.snapshots, self.center, d1, d2)
-        if directions == "pca":
-            coords1, coords2 = covering_coords(trajectory, resolution)
-            # span zooms the covering box about its middle (1 = path plus margin)
-            coords1, coords2 = ((c - c.mean()) * self.span.value + c.mean() for c in (coords1, coords2))
-        Z = slice_2d(self.model, self.loss_fn, self.center, d1, d2, coords1, coords2)
-        return {"coords1": coords1, "coords2": coords2, "Z": Z, "trajectory": trajectory,
-                "normalization": normalization, "directions": directions, "labels": labels,
-                "explained": explained, "path_in_plane": path_in_plane, "d1_norm": float(np.linalg.norm(d1))}
+        axis labels and ``path_in_plane`` (fraction of the path the plane holds, or None):
+        ``coursekit.viz.landscape.landscape_slice`` of the model, its data and snapshots."""
+        return landscape_slice(self.model, self.loss_fn, self.center, snapshots=self.snapshots,
+                               directions=directions or self.directions.value,
+                               normalization=normalization or self.normalization.value,
+                               span=self.span.value, resolution=resolution or self.resolution.value,
+                               seed=self.seed.value)
 
     def interpolation(self):
         if self.start is None:
             return None
         if self._interpolation is None:  # independent of the controls: compute once
-            self._interpolation = interpolate_1d(self.model, self.loss_fn, self.start, self.center, self._alphas)
+            self._interpolation = interpolate_1d(self.model, self.loss_fn, self.start, self.center,
+                                                 self._alphas)
         return self._interpolation
 
     def draw(self, figure):
@@ -123,7 +97,8 @@ class LossLandscape(FigureWidget):
             plot_interpolation(axes[0], self._alphas, interpolation, log=True)
             axes[0].set_title("1-D: from the initial to the trained weights", fontsize=10)
         r = self.result
-        plot_slice(axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"], labels=r["labels"])
+        plot_slice(axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"],
+                   labels=r["labels"])
         axes[-1].set_title(f"2-D slice: {self._slice_name(r)}", fontsize=10)
         path = ("" if r["path_in_plane"] is None
                 else f"; the plane holds {100 * r['path_in_plane']:.3g}% of the training path")
@@ -138,6 +113,8 @@ class LossLandscape(FigureWidget):
         return "PCA plane of the training path"
 
     def state(self) -> dict:
+        """The controls and the slice shown: Z, its coordinates and the share of the path
+        the plane holds."""
         r = self.result
         return {"normalization": self.normalization.value, "directions": self.directions.value,
                 "span": self.span.value, "Z": r["Z"].copy(), "coords1": r["coords1"].copy(),
@@ -154,7 +131,8 @@ class LossLandscape(FigureWidget):
         n_top = (interpolation is not None) + has_path
         use_style()
         n_columns = len(NORMALIZATIONS)
-        figure = StaticFigure(figsize=(3.6 * n_columns, 3.2 * (1 + (n_top > 0)) + 0.4), layout="constrained")
+        figure = StaticFigure(figsize=(3.6 * n_columns, 3.2 * (1 + (n_top > 0)) + 0.4),
+                              layout="constrained")
         FigureCanvasAgg(figure)
         figure.suptitle("Loss landscape around the trained weights")
         if n_top:
@@ -167,7 +145,8 @@ class LossLandscape(FigureWidget):
             top_axes[0].set_title("1-D interpolation", fontsize=10)
         if has_path:
             r = self.compute(directions="pca")
-            plot_slice(top_axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"], labels=r["labels"])
+            plot_slice(top_axes[-1], r["coords1"], r["coords2"], r["Z"], r["trajectory"],
+                       labels=r["labels"])
             top_axes[-1].set_title("training path on its PCA plane", fontsize=10)
 
         axes = bottom.subplots(1, n_columns, squeeze=False)[0]
@@ -178,13 +157,14 @@ class LossLandscape(FigureWidget):
         logs = logs[np.isfinite(logs)]
         levels = np.linspace(logs.min(), logs.max(), 20)
         for ax, r in zip(axes, results):
-            contour = plot_slice(ax, r["coords1"], r["coords2"], r["Z"], r["trajectory"], levels=levels,
-                                 colorbar=False, labels=r["labels"])
+            plot_slice(ax, r["coords1"], r["coords2"], r["Z"], r["trajectory"], levels=levels,
+                       colorbar=False, labels=r["labels"])
             name = "no" if r["normalization"] == "none" else r["normalization"]
             ax.set_title(f"random, {name} normalization, ±{self.span.value:g}", fontsize=10)
             if r["path_in_plane"] is not None:
                 ax.text(0.03, 0.04, f"path in this plane: {100 * r['path_in_plane']:.2g}%",
                         transform=ax.transAxes, fontsize=7, color="w")
+        contour = axes[-1].collections[0]  # plot_slice's filled contours, on the shared levels
         colorbar = bottom.colorbar(contour, ax=list(axes), label="log10 loss")
         colorbar.set_ticks([t for t in MaxNLocator(6).tick_values(levels[0], levels[-1])
                             if levels[0] <= t <= levels[-1]])  # round ticks, not the 20 level values

@@ -42,23 +42,28 @@ class LatentExplorer(FigureWidget):
         dims = list(range(latent_dim))
         self.dim_x = widgets.Dropdown(options=dims, value=1, description="grid x: z[·]")
         self.dim_y = widgets.Dropdown(options=dims, value=0, description="grid y: z[·]")
-        self.extent = widgets.FloatSlider(value=2.5, min=0.5, max=5.0, step=0.25, description="range ±")
+        self.extent = widgets.FloatSlider(value=2.5, min=0.5, max=5.0, step=0.25,
+                                          description="range ±")
         self.z = [widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description=f"z[{i}]",
                                       continuous_update=False) for i in range(latent_dim)]
         self.code_a = widgets.Dropdown(options=options, value=0, description="from")
-        self.code_b = widgets.Dropdown(options=options, value=min(1, len(options) - 1), description="to")
+        self.code_b = widgets.Dropdown(options=options, value=min(1, len(options) - 1),
+                                       description="to")
         self.steps = widgets.IntSlider(value=8, min=2, max=16, description="steps")
-        self.method = widgets.Dropdown(options=("linear", "slerp"), value="linear", description="path")
+        self.method = widgets.Dropdown(options=("linear", "slerp"), value="linear",
+                                       description="path")
         self.grid_images = None
         self._build_ui()
-        sliders = widgets.GridBox(self.z, layout=widgets.Layout(grid_template_columns="repeat(4, 1fr)"))
+        sliders = widgets.GridBox(self.z,
+                                  layout=widgets.Layout(grid_template_columns="repeat(4, 1fr)"))
         self.ui.children = (*self.ui.children[:-2], sliders, *self.ui.children[-2:])
         for slider in self.z:
             slider.observe(self._on_change, names="value")
         self.update()
 
     def _controls(self):
-        return [self.dim_y, self.dim_x, self.extent, self.code_a, self.code_b, self.steps, self.method]
+        return [self.dim_y, self.dim_x, self.extent, self.code_a, self.code_b, self.steps,
+                self.method]
 
     def base_code(self) -> np.ndarray:
         return np.array([s.value for s in self.z])
@@ -70,7 +75,8 @@ class LatentExplorer(FigureWidget):
             figure.subplots().axis("off")
             return
         values = np.linspace(-self.extent.value, self.extent.value, self.grid_size)
-        self.grid_images, _ = traversal_grid(self.decoder, self.base_code(), dims, values, self.image_shape)
+        self.grid_images, _ = traversal_grid(self.decoder, self.base_code(), dims, values,
+                                             self.image_shape)
         single = decode_images(self.decoder, self.base_code()[None], self.image_shape)
         path = interpolate_codes(self.codes[self.code_a.value], self.codes[self.code_b.value],
                                  self.steps.value, self.method.value)
@@ -79,13 +85,16 @@ class LatentExplorer(FigureWidget):
         ax_grid = figure.add_subplot(grid[:, 0])
         ax_single = figure.add_subplot(grid[0, 1])
         ax_strip = figure.add_subplot(grid[1, 1])
-        plot_image_grid(ax_grid, self.grid_images, values, dims, title="traversal of two latent dimensions")
+        plot_image_grid(ax_grid, self.grid_images, values, dims,
+                        title="traversal of two latent dimensions")
         plot_image_grid(ax_single, single, title="decoder(z) for the sliders' z")
         plot_image_grid(ax_strip, strip[None], title=f"{self.method.value} interpolation, "
                                                      f"{self.code_a.label} → {self.code_b.label}")
         self.message.value = ""
 
     def state(self) -> dict:
+        """The latent dimensions traversed, the sliders' z and the decoded grid (the testing
+        contract)."""
         return {"dims": (self.dim_y.value, self.dim_x.value), "z": self.base_code(),
                 "grid_images": None if self.grid_images is None else self.grid_images.copy()}
 
@@ -96,9 +105,11 @@ class LatentExplorer(FigureWidget):
                                          title="Latent-space traversals and interpolation")
         values = np.linspace(-self.extent.value, self.extent.value, self.grid_size)
         for ax, dims in zip(axes, pairs):
-            images, _ = traversal_grid(self.decoder, np.zeros(self.latent_dim), dims, values, self.image_shape)
+            images, _ = traversal_grid(self.decoder, np.zeros(self.latent_dim), dims, values,
+                                       self.image_shape)
             plot_image_grid(ax, images, values, dims, title=f"z[{dims[0]}] × z[{dims[1]}]")
-        path = interpolate_codes(self.codes[self.code_a.value], self.codes[self.code_b.value], 8, "linear")
+        path = interpolate_codes(self.codes[self.code_a.value], self.codes[self.code_b.value], 8,
+                                 "linear")
         strip = decode_images(self.decoder, path, self.image_shape)
         plot_image_grid(axes[-1], strip.reshape(2, 4, *strip.shape[1:]),
                         title=f"{self.code_a.label} → {self.code_b.label}")

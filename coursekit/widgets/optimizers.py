@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import ipywidgets as widgets
 
 from coursekit.viz.optimizers import OPTIMIZERS, optimizer_path, plot_loss_curves, plot_paths, race
 from coursekit.viz.surfaces import SURFACES, get_surface, plot_surface_contours, surface_grid
 from coursekit.widgets.base import FigureWidget, new_static_figure, wide_label
+
+MAX_STEPS = 1000  # the steps slider's maximum
+
+
+@lru_cache(maxsize=None)  # one per surface
+def _contour_grid(name: str):
+    """The contour grid of surface ``name`` (depends only on the surface)."""
+    return surface_grid(get_surface(name), resolution=100)
+
+
+@lru_cache(maxsize=512)
+def _long_path(surface_name: str, optimizer: str, hyper: tuple):
+    """``optimizer_path`` for ``MAX_STEPS`` steps (all 7 optimizers: about 0.1 s CPU); a
+    shorter path is a prefix of it, so moving the steps slider recomputes nothing.
+    ``hyper``: the (name, value) pairs of the hyperparameters."""
+    return optimizer_path(get_surface(surface_name), optimizer, MAX_STEPS, **dict(hyper))
 
 
 class OptimizerRace(FigureWidget):
@@ -24,32 +42,35 @@ class OptimizerRace(FigureWidget):
     def __init__(self, surface: str = "rosenbrock", optimizers=OPTIMIZERS):
         super().__init__()
         defaults = get_surface(surface)
-        self.surface = widgets.Dropdown(options=tuple(SURFACES), value=surface, description="surface")
+        self.surface = widgets.Dropdown(options=tuple(SURFACES), value=surface,
+                                        description="surface")
         self.optimizers = widgets.SelectMultiple(options=OPTIMIZERS, value=tuple(optimizers),
                                                  description="optimizers", rows=7)
-        self.lr_gradient = widgets.FloatLogSlider(value=defaults.lr_gradient, base=10, min=-5, max=0,
-                                                  step=0.05, description="lr (GD, mom.)", readout_format=".2g")
-        self.lr_adaptive = widgets.FloatLogSlider(value=defaults.lr_adaptive, base=10, min=-4, max=0.5,
-                                                  step=0.05, description="lr (adaptive)", readout_format=".2g")
-        self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum")
-        self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.999, step=0.001, description="β1 (Adam)",
-                                         readout_format=".3f")
+        self.lr_gradient = widgets.FloatLogSlider(value=defaults.lr_gradient, base=10, min=-5,
+                                                  max=0, step=0.05, description="lr (GD, mom.)",
+                                                  readout_format=".2g")
+        self.lr_adaptive = widgets.FloatLogSlider(value=defaults.lr_adaptive, base=10, min=-4,
+                                                  max=0.5, step=0.05, description="lr (adaptive)",
+                                                  readout_format=".2g")
+        self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01,
+                                            description="momentum")
+        self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.999, step=0.001,
+                                         description="β1 (Adam)", readout_format=".3f")
         self.beta2 = widgets.FloatSlider(value=0.999, min=0.5, max=0.9999, step=0.0001,
                                          description="β2 (Adam)", readout_format=".4f")
         self.rho = widgets.FloatSlider(value=0.9, min=0.5, max=0.999, step=0.001,
                                        description="ρ (RMSprop, AdaDelta)", readout_format=".3f")
-        self.steps = widgets.IntSlider(value=defaults.steps, min=1, max=1000, step=1, description="steps")
+        self.steps = widgets.IntSlider(value=defaults.steps, min=1, max=MAX_STEPS, step=1,
+                                       description="steps")
         wide_label(self.lr_gradient, self.lr_adaptive, self.beta1, self.beta2, self.rho)
         self.surface.observe(self._on_surface, names="value")
-        self._grid_cache = {}
-        self._path_cache = {}
         self.results = {}
         self._build_ui()
         self.update()
 
     def _controls(self):
-        return [self.surface, self.lr_gradient, self.lr_adaptive, self.momentum, self.beta1, self.beta2,
-                self.rho, self.steps, self.optimizers]
+        return [self.surface, self.lr_gradient, self.lr_adaptive, self.momentum, self.beta1,
+                self.beta2, self.rho, self.steps, self.optimizers]
 
     def _on_surface(self, change):
         defaults = get_surface(change["new"])
@@ -60,14 +81,11 @@ class OptimizerRace(FigureWidget):
 
     def hyperparameters(self) -> dict:
         return {"lr_gradient": self.lr_gradient.value, "lr_adaptive": self.lr_adaptive.value,
-                "momentum": self.momentum.value, "beta1": self.beta1.value, "beta2": self.beta2.value,
-                "rho": self.rho.value}
+                "momentum": self.momentum.value, "beta1": self.beta1.value,
+                "beta2": self.beta2.value, "rho": self.rho.value}
 
     def _grid(self, name):
-        # the contour grid depends only on the surface: compute it once
-        if name not in self._grid_cache:
-            self._grid_cache[name] = surface_grid(get_surface(name), resolution=100)
-        return self._grid_cache[name]
+        return _contour_grid(name)
 
     def make_axes(self, figure):
         ax_paths, ax_loss = figure.subplots(1, 2, width_ratios=(1.15, 1))
@@ -103,15 +121,11 @@ class OptimizerRace(FigureWidget):
 
     def _path(self, surface, name):
         hyper = self.hyperparameters()
-        key = (surface.name, name, tuple(hyper[h] for h in self.DEPENDS_ON[name]))
         steps = self.steps.value
-        cached = self._path_cache.get(key)
-        if cached is None or cached[0] < steps:
-            path, losses, diverged = optimizer_path(surface, name, steps, **hyper)
-            cached = self._path_cache[key] = (steps, path, losses, diverged)
-            if len(self._path_cache) > 500:  # a long session: forget the oldest paths
-                self._path_cache.pop(next(iter(self._path_cache)))
-        _, path, losses, diverged = cached
+        # the path depends only on its own hyperparameters (DEPENDS_ON), so the cache keeps it
+        # when another optimizer's slider moves
+        path, losses, diverged = _long_path(surface.name, name,
+                                            tuple((h, hyper[h]) for h in self.DEPENDS_ON[name]))
         # a path computed for more steps contains the shorter one
         return path[: steps + 1], losses[: steps + 1], diverged and len(path) <= steps + 1
 
@@ -125,6 +139,8 @@ class OptimizerRace(FigureWidget):
                               if diverged else f"<i>{surface.notes}</i>")
 
     def state(self) -> dict:
+        """The surface, the hyperparameters, the steps and each optimizer's final point and loss
+        (the testing contract)."""
         return {"surface": self.surface.value, **self.hyperparameters(), "steps": self.steps.value,
                 "final_points": {name: path[-1].copy() for name, (path, _, _) in self.results.items()},
                 "final_losses": {name: float(losses[-1]) for name, (_, losses, _) in self.results.items()}}

@@ -48,13 +48,17 @@ class ReceptiveField(FigureWidget):
         if isinstance(input_size, bool) or int(input_size) != input_size or not 8 <= input_size <= 128:
             raise ValueError(f"input_size must be an integer from 8 to 128, got {input_size!r}")
         self.input_size = int(input_size)
-        layer_stack(n_layers, kernel_size, stride, dilation, pooling, padding)  # validates the arguments
+        layer_stack(n_layers, kernel_size, stride, dilation, pooling,
+                    padding)  # validates the arguments
         self.n_layers = widgets.IntSlider(value=n_layers, min=1, max=6, description="layers")
-        self.kernel_size = widgets.Dropdown(options=(1, 3, 5, 7), value=kernel_size, description="kernel k")
+        self.kernel_size = widgets.Dropdown(options=(1, 3, 5, 7), value=kernel_size,
+                                            description="kernel k")
         self.stride = widgets.Dropdown(options=(1, 2), value=stride, description="stride s")
         self.dilation = widgets.IntSlider(value=dilation, min=1, max=3, description="dilation d")
-        self.pooling = widgets.Dropdown(options=POOLING_CHOICES, value=pooling, description="max pool 2×2")
-        self.padding = widgets.Dropdown(options=PADDING_CHOICES, value=padding, description="padding")
+        self.pooling = widgets.Dropdown(options=POOLING_CHOICES, value=pooling,
+                                        description="max pool 2×2")
+        self.padding = widgets.Dropdown(options=PADDING_CHOICES, value=padding,
+                                        description="padding")
         self.unit_row = widgets.IntSlider(value=0, min=0, max=0, description="unit row")
         self.unit_col = widgets.IntSlider(value=0, min=0, max=0, description="unit column")
         wide_label(self.pooling)
@@ -63,12 +67,12 @@ class ReceptiveField(FigureWidget):
         self.update()
 
     def _controls(self):
-        return [self.n_layers, self.kernel_size, self.stride, self.dilation, self.pooling, self.padding,
-                self.unit_row, self.unit_col]
+        return [self.n_layers, self.kernel_size, self.stride, self.dilation, self.pooling,
+                self.padding, self.unit_row, self.unit_col]
 
     def layers(self) -> list:
-        return layer_stack(self.n_layers.value, self.kernel_size.value, self.stride.value, self.dilation.value,
-                           self.pooling.value, self.padding.value)
+        return layer_stack(self.n_layers.value, self.kernel_size.value, self.stride.value,
+                           self.dilation.value, self.pooling.value, self.padding.value)
 
     def _centre_unit(self):
         """Fit the unit sliders to the last map (after a change of the stack) and centre them."""
@@ -94,16 +98,18 @@ class ReceptiveField(FigureWidget):
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict:
+        """The layer stack, the chosen unit, its receptive field and footprint, or the error
+        (the testing contract)."""
         fp = self.footprint
         base = {"n_layers": self.n_layers.value, "kernel_size": self.kernel_size.value,
-                "stride": self.stride.value, "dilation": self.dilation.value, "pooling": self.pooling.value,
-                "padding": self.padding.value, "unit": (self.unit_row.value, self.unit_col.value),
-                "message": self.message.value}
+                "stride": self.stride.value, "dilation": self.dilation.value,
+                "pooling": self.pooling.value, "padding": self.padding.value,
+                "unit": (self.unit_row.value, self.unit_col.value), "message": self.message.value}
         if fp is None:
             return {**base, "error": True}
         return {**base, "error": False, "size": fp["size"], "jump": fp["jump"], "rows": fp["rows"],
-                "cols": fp["cols"], "n_pixels": fp["n_pixels"], "output_sizes": list(fp["output_sizes"]),
-                "counts": fp["counts"].copy()}
+                "cols": fp["cols"], "n_pixels": fp["n_pixels"],
+                "output_sizes": list(fp["output_sizes"]), "counts": fp["counts"].copy()}
 
     # ------------------------------------------------------------------ drawing
     def layout_key(self):
@@ -145,11 +151,13 @@ class ReceptiveField(FigureWidget):
             [(layer["kernel_size"], layer["stride"], layer["dilation"]) for layer in layers])]
         x = np.arange(1, len(layers) + 1)
         ax.plot(x, fields, marker="o", color="tab:red", label="receptive field (input pixels)")
-        ax.plot(x, fp["output_sizes"], marker="s", color="tab:blue", label="map size after the layer")
+        ax.plot(x, fp["output_sizes"], marker="s", color="tab:blue",
+                label="map size after the layer")
         for xi, field in zip(x, fields):
-            ax.annotate(str(field), (xi, field), textcoords="offset points", xytext=(0, 6), ha="center",
-                        fontsize=9, color="tab:red")
-        ax.set_xticks(x, [("P" if layer["kind"] == "pool" else "C") + str(i) for i, layer in zip(x, layers)])
+            ax.annotate(str(field), (xi, field), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=9, color="tab:red")
+        ax.set_xticks(x, [("P" if layer["kind"] == "pool" else "C") + str(i)
+                          for i, layer in zip(x, layers)])
         ax.set_xlim(0.5, len(layers) + 0.5)
         ax.set_ylim(0, max(max(fields), self.input_size) * 1.15)
         ax.set_xlabel("layer (C = convolution, P = 2×2 pooling)")
@@ -166,10 +174,11 @@ class ReceptiveField(FigureWidget):
         figure, axes = new_static_figure(len(stacks), 3, panel_size=(3.4, 3.4),
                                          title="Input pixels feeding the centre unit (shade = number of paths)")
         for ax, options in zip(axes, stacks):
-            options = {"kernel_size": 3, "stride": 1, "dilation": 1, "pooling": "none", "padding": "same",
-                       **options}
+            options = {"kernel_size": 3, "stride": 1, "dilation": 1, "pooling": "none",
+                       "padding": "same", **options}
             layers = layer_stack(**options)
             side = stack_output_sizes(layers, self.input_size)[-1]
             fp = unit_footprint(layers, self.input_size, (side // 2, side // 2))
-            plot_unit_footprint(ax, fp, title=f"{_stack_label(layers)}\nfield {fp['size']}×{fp['size']}")
+            plot_unit_footprint(ax, fp,
+                                title=f"{_stack_label(layers)}\nfield {fp['size']}×{fp['size']}")
         return figure

@@ -30,7 +30,8 @@ class LSTMGates(FigureWidget):
         if sequences.ndim != 3:
             raise ValueError(f"sequences must have shape (n, T) or (n, T, input_size), got {sequences.shape}")
         self.sequences = sequences
-        self.sequence_index = widgets.IntSlider(value=0, min=0, max=len(sequences) - 1, description="sequence")
+        self.sequence_index = widgets.IntSlider(value=0, min=0, max=len(sequences) - 1,
+                                                description="sequence")
         self.layer = widgets.IntSlider(value=0, min=0, max=lstm.num_layers - 1, description="layer")
         self.layer.disabled = lstm.num_layers == 1
         self.max_units = widgets.IntSlider(value=min(max_units, lstm.hidden_size), min=1,
@@ -58,6 +59,7 @@ class LSTMGates(FigureWidget):
                               f"mean input gate {self.gates['input_gate'].mean():.2f}")
 
     def state(self) -> dict:
+        """The sequence, the layer and the gate values shown (the testing contract)."""
         return {"sequence_index": self.sequence_index.value, "layer": self.layer.value,
                 **{name: self.gates[name].copy() for name in SHOWN}}
 

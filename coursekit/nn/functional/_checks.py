@@ -16,11 +16,12 @@ def as_float_array(name, x):
     try:
         x = np.asarray(x)
     except ValueError as error:  # a ragged nested list
-        raise TypeError(f"{name} must be an array of numbers (a NumPy array or nested lists of equal "
-                        f"length); could not make an array of it: {error}") from None
+        raise TypeError(f"{name} must be an array of numbers (a NumPy array or nested lists of "
+                        f"equal length); could not make an array of it: {error}") from None
     if np.issubdtype(x.dtype, np.floating):
         return x
-    if x.dtype == bool or not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+    if (x.dtype == bool or not np.issubdtype(x.dtype, np.number)
+            or np.issubdtype(x.dtype, np.complexfloating)):
         raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__} of dtype "
                         f"{x.dtype}" + (f" ({x.item()!r})" if x.ndim == 0 else "")
                         + "; pass e.g. np.asarray(..., dtype=float)")

@@ -258,7 +258,8 @@ ACTIVATIONS = {
 
 
 def activation_names(*kinds):
-    """Names in :data:`ACTIVATIONS` (teaching order) whose kind is one of ``kinds`` (all if none)."""
+    """Names in :data:`ACTIVATIONS` (teaching order) whose kind is one of ``kinds``
+    (all if none)."""
     unknown = set(kinds) - {a.kind for a in ACTIVATIONS.values()}
     if unknown:
         raise ValueError(f"unknown activation kind(s) {sorted(unknown)}; kinds are "

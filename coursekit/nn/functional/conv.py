@@ -11,7 +11,7 @@ Output size per axis: ``(n + 2p - d (k - 1) - 1) // s + 1``.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._checks import (
     as_float_array,
@@ -44,18 +44,17 @@ def _im2col(xp, kh, kw, out_h, out_w, stride, dilation):
     """Gather every receptive field of the padded input xp (N, C, Hp, Wp) into a column:
     returns cols (C * KH * KW, N * OH * OW).
 
-    The strided view has the output columns (OW) innermost, which are evenly spaced in
-    memory, so the one copy that ``reshape`` makes streams through long runs.
+    ``sliding_window_view`` gives every (dilated) window as a read-only view; slicing keeps
+    every stride-th window and every dilation-th pixel in it. The view has the output
+    columns (OW) innermost, which are evenly spaced in memory, so the one copy that
+    ``reshape`` makes streams through long runs.
     """
     n, c = xp.shape[:2]
-    sn, sc, sh, sw = xp.strides
-    windows = as_strided(
-        xp,
-        shape=(c, kh, kw, n, out_h, out_w),
-        strides=(sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]),
-        writeable=False,
-    )
-    return windows.reshape(c * kh * kw, n * out_h * out_w)
+    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    windows = sliding_window_view(xp, span, axis=(2, 3))  # (N, C, Hp-span+1, Wp-span+1, *span)
+    windows = windows[:, :, : stride[0] * (out_h - 1) + 1: stride[0],
+                      : stride[1] * (out_w - 1) + 1: stride[1], :: dilation[0], :: dilation[1]]
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * out_h * out_w)
 
 
 def _col2im(dcols, padded_shape, kh, kw, out_h, out_w, stride, dilation):

@@ -24,8 +24,8 @@ def linear_forward(x, w, b=None):
     if x.ndim < 1 or x.shape[-1] != w.shape[1]:
         hint = ""
         if x.ndim >= 1 and x.shape[-1] == w.shape[0]:
-            hint = (f"; w is (out_features, in_features) as in torch: a weight of shape {w.shape} in "
-                    f"the (in_features, out_features) layout (CS231n's) needs w.T")
+            hint = (f"; w is (out_features, in_features) as in torch: a weight of shape {w.shape} "
+                    f"in the (in_features, out_features) layout (CS231n's) needs w.T")
         raise ValueError(
             f"x must have shape (N, ..., in_features) with in_features = w.shape[1] = "
             f"{w.shape[1]}; got x shape {x.shape}{hint}"

@@ -5,7 +5,7 @@ to ``kernel_size`` (non-overlapping windows), as in torch.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._checks import as_float_array, check_ndim, check_nonnegative_int, pair
 
@@ -27,10 +27,10 @@ def _pool_setup(x, kernel_size, stride, padding):
 
 
 def _windows(xp, kernel, stride, out_size):
-    """View (N, C, OH, OW, KH, KW) of the pooling windows of xp."""
-    sn, sc, sh, sw = xp.strides
-    return as_strided(xp, shape=xp.shape[:2] + out_size + kernel,
-                      strides=(sn, sc, sh * stride[0], sw * stride[1], sh, sw), writeable=False)
+    """Read-only view (N, C, OH, OW, KH, KW) of the pooling windows of xp."""
+    windows = sliding_window_view(xp, kernel, axis=(2, 3))  # every window, stride 1
+    return windows[:, :, : stride[0] * (out_size[0] - 1) + 1: stride[0],
+                   : stride[1] * (out_size[1] - 1) + 1: stride[1]]
 
 
 def maxpool2d_forward(x, kernel_size, stride=None, padding=0):

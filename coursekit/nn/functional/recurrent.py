@@ -35,11 +35,12 @@ def _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, gates, x_layout):
         hint = ""
         if rnn_sized:
             hint = (f"; these look like weights sized for a plain RNN (H rows each): "
-                    f"stack the {gates} gate blocks{_GATES[gates]} into {gates}*H = {gates * hidden} "
-                    f"rows in w_ih and w_hh")
+                    f"stack the {gates} gate blocks{_GATES[gates]} into "
+                    f"{gates}*H = {gates * hidden} rows in w_ih and w_hh")
         raise ValueError(
             f"w_ih must have shape ({gates}*H, D) = ({gates * hidden}, D) with H = w_hh.shape[1] = "
-            f"{hidden}, one block of H rows per gate{_GATES[gates]}; got w_ih shape {w_ih.shape}{hint}")
+            f"{hidden}, one block of H rows per gate{_GATES[gates]}; "
+            f"got w_ih shape {w_ih.shape}{hint}")
     hidden = w_ih.shape[0] // gates
     check_shape("w_hh", w_hh, (gates * hidden, hidden))
     if x.shape[-1] != w_ih.shape[1]:
@@ -74,7 +75,8 @@ def rnn_step_forward(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 1, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 1,
+                                                       "(N, D)")
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     a = _affine(x, w_ih, b_ih) + _affine(h_prev, w_hh, b_hh)
@@ -156,7 +158,8 @@ def lstm_step_forward(x, h_prev, c_prev, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 4, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 4,
+                                                       "(N, D)")
     c_prev = as_float_array("c_prev", c_prev)
     check_shape("c_prev", c_prev, h_prev.shape)
     a = _affine(x, w_ih, b_ih) + _affine(h_prev, w_hh, b_hh)
@@ -219,7 +222,8 @@ def gru_step_forward(x, h_prev, w_ih, w_hh, b_ih=None, b_hh=None):
     """
     x = as_float_array("x", x)
     check_ndim("x", x, (2,), "(N, D)")
-    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 3, "(N, D)")
+    _, h_prev, w_ih, w_hh, b_ih, b_hh = _check_weights(x, h_prev, w_ih, w_hh, b_ih, b_hh, 3,
+                                                       "(N, D)")
     xr, xz, xn = np.split(_affine(x, w_ih, b_ih), 3, axis=1)
     hr, hz, hn = np.split(_affine(h_prev, w_hh, b_hh), 3, axis=1)
     r, z = sigmoid(xr + hr), sigmoid(xz + hz)
