@@ -34,9 +34,9 @@ def make_bundle(root: Path, assignment: str = ASSIGNMENT, secret: str = TEST_SEC
             "public": root / "public"}
 
 
-def reference_answers() -> list[str]:
+def reference_answers(assignment: str = ASSIGNMENT) -> list[str]:
     """Sources of the reference answer cells, in order, with the marker lines removed."""
-    notebook = json.loads((SOLUTIONS / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    notebook = json.loads((SOLUTIONS / assignment / f"{assignment}.ipynb").read_text())
     answers = []
     for cell in notebook["cells"]:
         source = "".join(cell["source"])
@@ -57,8 +57,26 @@ def student_notebook(release: Path, answers: dict[str, str]) -> dict:
     return notebook
 
 
-def honest_answers() -> dict[str, str]:
-    return {f"answer-{k}": source for k, source in enumerate(reference_answers(), 1)}
+def honest_answers(assignment: str = ASSIGNMENT) -> dict[str, str]:
+    return {f"answer-{k}": source for k, source in enumerate(reference_answers(assignment), 1)}
+
+
+def grade_variants(root: Path, assignment: str, variants: dict[str, dict[str, str]],
+                   timeout: float = 60.0) -> dict[str, dict[str, float]]:
+    """Assign ``assignment`` into ``root`` and grade one submission per variant.
+
+    ``variants``: ``{name: {answer cell id: source}}``, each applied on top of the reference
+    answers (``{}``: the reference itself). Returns ``{name: {question: points}}``."""
+    from coursekit.grading.grade import grade
+
+    paths = make_bundle(root, assignment)
+    honest = honest_answers(assignment)
+    submissions, out = root / "submissions", root / "out"
+    for name, answers in variants.items():
+        write_notebook(submissions / f"{name}.ipynb", student_notebook(paths["release"], {**honest, **answers}))
+    out.mkdir()
+    grade(assignment, submissions, out, bundle=paths["bundle"], workers=1, timeout=timeout, quiet=True)
+    return {Path(name).stem: points for name, points in read_grades(out, key="submission").items()}
 
 
 def write_notebook(path: Path, notebook) -> Path:

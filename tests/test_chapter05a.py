@@ -382,3 +382,25 @@ def test_numpy_basic_block_matches_torch_in_the_notebook():
     _, _, outputs = _notebook()
     shown = _output_containing(outputs, "in NumPy against torch")
     assert shown.count("max |difference| < 1e-10: True") == 2 and "False" not in shown
+
+
+# ------------------------------------- exercise 05: no read-only cell holds q1's answer (IoU)
+def test_exercise_release_gives_no_iou_and_q2_q4_use_the_injected_reference(tmp_path):
+    from grading_support import grade_variants, honest_answers
+
+    release = json.loads((ROOT / "exercises" / "05_modern_cnns_exercises.ipynb").read_text())
+    readonly = ["".join(cell["source"]) for cell in release["cells"] if cell["cell_type"] == "code"
+                and cell["metadata"]["coursekit"]["kind"] == "readonly"]
+    assert readonly and not any("iou" in source.lower() or "union" in source for source in readonly)
+    answers = honest_answers("05_modern_cnns")
+    (q1,) = [k for k, source in answers.items() if "def box_iou" in source]
+    grades = grade_variants(tmp_path, "05_modern_cnns", {
+        "reference": {},
+        # the old loophole: q1 answered by the read-only cell's vectorized IoU
+        "helper": {q1: "def box_iou(boxes_a, boxes_b):\n    return iou_matrix(boxes_a, boxes_b)\n"},
+        # a wrong IoU costs q1 only: q2 and q4 are graded with the reference box_iou injected
+        "wrong_iou": {q1: "def box_iou(boxes_a, boxes_b):\n    return np.zeros((len(boxes_a), len(boxes_b)))\n"},
+    })
+    assert grades["reference"] == {"q1": 2.0, "q2": 3.0, "q3": 2.0, "q4": 3.0, "q5": 3.0, "q6": 3.0, "q7": 4.0}
+    for name in ("helper", "wrong_iou"):
+        assert grades[name] == {**grades["reference"], "q1": 0.0}, name

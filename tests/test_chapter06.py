@@ -273,3 +273,49 @@ def test_06b_temperature_entropies_in_prose(out_b):
     text = prose(NB_B)
     assert f"entropy after the prompt is {entropy[1.5]:.2f} nats" in text and f"({entropy[0.5]:.2f} nats" in text
     assert f"\\log 96 = {np.log(96):.2f}$ nats for uniform" in text
+
+
+# ------------------------------------------ exercise q7: held-out text outside the namespace
+MEMORISER = '''class NextCharModel:
+    # the reviewer's cheat: remember what follows each 8-character context of the corpus's test part
+    def __init__(self, codes):
+        test = encode_chars(load_text_corpus("sklearn", n_chars=500_000).test, CHAR_VOCABULARY)
+        self.table = {tuple(test[i - 8:i]): test[i] for i in range(8, len(test))}
+
+    def predict(self, X):
+        return np.array([self.table.get(tuple(row), 1) for row in np.asarray(X)])
+
+
+model = NextCharModel(train_codes)
+'''
+EXERCISE = ROOT / "solutions" / "06_recurrent_networks"
+
+
+def test_q7_heldout_text_is_not_the_corpus_test_part_and_memorising_it_earns_nothing(tmp_path):
+    from grading_support import grade_variants, honest_answers
+
+    from coursekit.data import CHAR_VOCABULARY, encode_chars, load_text_corpus
+
+    release = (ROOT / "exercises" / "06_recurrent_networks_exercises.ipynb").read_text()
+    assert "corpus.test" not in release and "corpus = " not in release  # the namespace holds train_codes only
+    spec = importlib.util.spec_from_file_location("tests06", EXERCISE / "tests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    namespace = {"np": np, "encode_chars": encode_chars, "CHAR_VOCABULARY": CHAR_VOCABULARY,
+                 "load_text_corpus": load_text_corpus, "train_codes": None}
+    exec(MEMORISER, namespace)
+    cheat = namespace["model"]
+    test = encode_chars(load_text_corpus("sklearn", n_chars=500_000).test, CHAR_VOCABULARY)
+    X_test, y_test = module.windows(test, np.arange(8, len(test), 25))
+    assert np.mean(cheat.predict(X_test) == y_test) > 0.9  # it was a cheat on the old held-out text
+    assert np.mean(cheat.predict(module.X_heldout) == module.y_heldout) < 0.33  # below half points now
+
+    answers = honest_answers("06_recurrent_networks")
+    (cell,) = [k for k, source in answers.items() if "class NextCharModel" in source]
+    grades = grade_variants(tmp_path, "06_recurrent_networks", {"reference": {}, "memoriser": {cell: MEMORISER}})
+    assert grades["reference"]["q7"] == 4.0
+    # the hidden test (95 % of q7) earns nothing; at most the public test's 5 % remains, whose
+    # validation windows and labels are public anyway (the memoriser passes it: docstrings repeat)
+    assert grades["memoriser"]["q7"] <= 0.05 * 4.0 + 1e-9
+    assert {q: p for q, p in grades["memoriser"].items() if q != "q7"} == \
+        {q: p for q, p in grades["reference"].items() if q != "q7"}

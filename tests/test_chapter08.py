@@ -284,3 +284,65 @@ def test_mode_hopping_example_of_the_text():
     _, prose = outputs(GANS)
     assert "(seed 0: " + ", ".join(str(n) for n in seed0["modes_covered"]) + ")" in prose
     assert max(max(run["modes_covered"]) for run in runs) < 8  # no run covers all 8 at any snapshot
+
+
+# ------------------------------------------------- q6: the grade needs a real bottleneck
+IDENTITY_VAE = '''from coursekit.models.generative import VAE, vae_loss
+
+digits = load_digits(test_size=0.25, seed=0)
+
+
+class Identity(nn.Module):  # the reviewer's cheat: no bottleneck, no training
+    def forward(self, x, sample=True):
+        return x, torch.zeros(len(x), 4), torch.zeros(len(x), 4)
+
+
+vae = Identity()
+'''
+
+STASHING_VAE = '''from coursekit.models.generative import VAE, vae_loss
+
+digits = load_digits(test_size=0.25, seed=0)
+
+
+class Stash(nn.Module):  # encode() keeps the images, the decoder hands them back
+    def __init__(self):
+        super().__init__()
+        self.images = None
+        self.decoder = lambda z: self.images
+
+    def encode(self, x):
+        self.images = x
+        return torch.zeros(len(x), 4), torch.zeros(len(x), 4)
+
+    def forward(self, x, sample=True):
+        mean, log_var = self.encode(x)
+        return self.images, mean, log_var
+
+
+vae = Stash()
+'''
+
+
+@pytest.fixture(scope="module")
+def q6_grades(tmp_path_factory):
+    from grading_support import grade_variants, honest_answers
+
+    answers = honest_answers("08_generative_models")
+    (cell,) = [k for k, source in answers.items() if "VAE(latent_dim" in source]
+    return grade_variants(tmp_path_factory.mktemp("grade08"), "08_generative_models", {
+        "reference": {},
+        "identity": {cell: IDENTITY_VAE},
+        "stash": {cell: STASHING_VAE},
+        "three_epochs": {cell: answers[cell].replace("range(20)", "range(3)")},
+    })
+
+
+def test_q6_reference_full_marks_and_cheats_or_undertraining_nothing(q6_grades):
+    assert q6_grades["reference"]["q6"] == 4.0
+    assert q6_grades["identity"]["q6"] == 0.0  # (X, 0, 0) used to score 4/4 (13.65 nats per digit)
+    assert q6_grades["stash"]["q6"] == 0.0     # the decoder copy is taken before encoding
+    assert q6_grades["three_epochs"]["q6"] == 0.0  # used to earn half the points
+    for name in ("identity", "stash", "three_epochs"):  # the other questions are untouched
+        assert {q: p for q, p in q6_grades[name].items() if q != "q6"} == \
+            {q: p for q, p in q6_grades["reference"].items() if q != "q6"}

@@ -197,6 +197,7 @@ QUESTIONS = [
     ),
     Question(
         "q2", points=3, title="Non-maximum suppression, per class",
+        inject=["box_iou"],  # q1's answer: the reference is put in its place while this is graded
         public=[call("nms", np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30.0]]),
                      np.array([0.9, 0.8, 0.7]), 0.5)],
         hidden=[call("nms", nms_boxes, nms_scores, nms_thr,
@@ -223,6 +224,7 @@ QUESTIONS = [
     ),
     Question(
         "q4", points=3, title="Average precision from detections",
+        inject=["box_iou"],  # q1's answer: the reference is put in its place while this is graded
         public=[call("average_precision",
                      np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30], [50, 50, 60, 60.0]]),
                      np.array([0.9, 0.8, 0.7, 0.6]), np.array([0, 0, 1, 1]),

@@ -126,8 +126,11 @@ QUESTIONS = [
     ),
     Question(
         "q6", points=4, title="A VAE on the digits",
-        # untrained VAE: 0 % of the held-out digits below 30 nats; 3 epochs ~ 82 %, 20 epochs ~ 95 %
-        hidden=[accuracy("judge", X_heldout, np.ones(len(X_heldout), dtype=int), thresholds={0.8: 0.5, 0.9: 1.0},
+        # The judge (a read-only cell) encodes, samples z and decodes z alone (a copy of the decoder taken
+        # before encoding, shuffled order), so an identity "VAE" returning (X, 0, 0) earns 0 here.
+        # Share of the test split below 28 nats (seeds 0-2): untrained 0 %; 3 epochs 56-60 % (0 points);
+        # 5 epochs 66-72 %; 10 epochs 80-82 %; the reference's 20 epochs 85-87 %.
+        hidden=[accuracy("judge", X_heldout, np.ones(len(X_heldout), dtype=int), thresholds={0.7: 0.5, 0.8: 1.0},
                          note="(secret held-out digits)")],
     ),
 ]
