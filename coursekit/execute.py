@@ -16,7 +16,9 @@ Jupyter) and does nothing, printing nothing, where it is installed. It is idempo
 
 With ``COURSEKIT_FRAMES=1`` in the kernel's environment (set here, never under nbval),
 widgets precompute frames of their main controls so that the website can switch them
-without a kernel (``coursekit.widgets.base``).
+without a kernel (``coursekit.widgets.base``); a notebook whose metadata says
+``{"coursekit": {"frames": false}}`` (the widgets gallery: eleven widgets on one page would
+pass the 10 MB page limit) keeps static previews.
 """
 
 from __future__ import annotations
@@ -128,9 +130,12 @@ def execute_notebook(path, timeout: int = 600, kernel_name: str = "python3",
     The kernel runs in ``coursekit.utils.environment_for(code_paths)``: one thread, and
     for ``"forced"`` the CPU code paths ``make test`` uses.
     """
-    env = {**environment_for(code_paths), FRAMES_ENV: "1"}
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
+    # a page of many widgets (the gallery) opts out of frames with metadata
+    # {"coursekit": {"frames": false}}: its static previews keep it under the page budget
+    frames = notebook.metadata.get("coursekit", {}).get("frames", True)
+    env = {**environment_for(code_paths), **({FRAMES_ENV: "1"} if frames else {})}
     client = NotebookClient(notebook, timeout=timeout, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(path.parent.resolve())}},
                             store_widget_state=True)
