@@ -36,8 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 EXERCISES = sorted((REPO / "exercises").glob("*.ipynb"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--no-first-run"]
 INSTALL_CHROMIUM = ("the browser tests need it: install it with `apt-get install chromium` "
                     "(and the book extra: pip install -c constraints.txt -e '.[book]')")
 
@@ -414,22 +412,6 @@ def server(site):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
-
-
-@pytest.fixture(scope="session")
-def browser():
-    # CHROMIUM_PATH picks another Chromium build (e.g. on macOS).
-    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).is_file():
-        _skip_or_fail_in_ci(f"headless Chromium not found; {INSTALL_CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _skip_or_fail_in_ci(f"playwright is not installed; {INSTALL_CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_page(browser, url: str):

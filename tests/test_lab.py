@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,8 +26,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 LANDING = "notebooks/00_introduction.ipynb"
 NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--no-first-run"]
 
 pytestmark = pytest.mark.slow
 
@@ -67,18 +64,6 @@ def _processes_mentioning(text: str) -> list[int]:
             if text in cmdline:
                 found.append(int(entry.name))
     return found
-
-
-@pytest.fixture
-def browser():
-    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).is_file():
-        pytest.skip("headless Chromium not found: apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
